@@ -1,0 +1,1 @@
+"""Turn finished searches into tables and plots for papers."""

@@ -1,0 +1,1 @@
+"""GAN methods as Ray Tune trainables: data, networks, latent priors, objectives, metrics."""

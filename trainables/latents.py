@@ -1,0 +1,98 @@
+"""Latent priors p(z): fixed Gaussian / uniform, and the learnable mixture of Gaussians of DeLiGAN
+(Gurumurthy et al. 2017) that Deli-Fisher GAN (paper 000 §4) puts in front of the generator."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LatentPrior(nn.Module):
+    """Samples z for the generator. Subclasses with parameters are trained with G at their own rate."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def sample(self, n: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def regulariser(self) -> torch.Tensor:
+        """Extra term added to the generator loss (zero for fixed priors)."""
+        return torch.zeros(())
+
+    def stats(self) -> dict[str, float]:
+        return {}
+
+
+class GaussianPrior(LatentPrior):
+    def __init__(self, dim: int):
+        super().__init__(dim)
+        # A zero-size buffer tracks the module's device without adding parameters.
+        self.register_buffer("_dev", torch.zeros(0), persistent=False)
+
+    def _device(self) -> torch.device:
+        return self._dev.device
+
+    def sample(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.dim, device=self._device())
+
+
+class UniformPrior(GaussianPrior):
+    def sample(self, n: int) -> torch.Tensor:
+        return torch.rand(n, self.dim, device=self._device()) * 2 - 1
+
+
+class MixtureOfGaussiansPrior(LatentPrior):
+    """z = μ_k + σ_k ⊙ ε, ε ~ N(0, I), k ~ Uniform{1..N} drawn per sample (paper 000 eq. 2).
+
+    μ and σ are trained through the generator loss (reparameterisation); σ is a free parameter as in
+    DeLiGAN, kept near C by the penalty β·mean((C − σ)²) so the components do not collapse to points.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        n_components: int,
+        beta: float,
+        c: float,
+        mu_init: float = 1.0,
+        sigma_init: float = 0.2,
+    ):
+        super().__init__(dim)
+        # DeLiGAN initialises μ ~ U(−1, 1) and σ = 0.2 so components start spread out and narrow.
+        self.mu = nn.Parameter(torch.empty(n_components, dim).uniform_(-mu_init, mu_init))
+        self.sigma = nn.Parameter(torch.full((n_components, dim), float(sigma_init)))
+        self.beta = float(beta)
+        self.c = float(c)
+
+    @property
+    def n_components(self) -> int:
+        return self.mu.shape[0]
+
+    def sample(self, n: int) -> torch.Tensor:
+        k = torch.randint(self.n_components, (n,), device=self.mu.device)
+        eps = torch.randn(n, self.dim, device=self.mu.device)
+        return self.mu[k] + self.sigma[k] * eps
+
+    def regulariser(self) -> torch.Tensor:
+        return self.beta * ((self.c - self.sigma) ** 2).mean()
+
+    def stats(self) -> dict[str, float]:
+        return {"sigma_mean": float(self.sigma.detach().abs().mean())}
+
+
+def build_prior(kind: str, dim: int, config: dict) -> LatentPrior:
+    if kind == "gaussian":
+        return GaussianPrior(dim)
+    if kind == "uniform":
+        return UniformPrior(dim)
+    if kind == "mixture":
+        return MixtureOfGaussiansPrior(
+            dim,
+            n_components=int(config["n_components"]),
+            beta=float(config["beta"]),
+            c=float(config["C"]),
+            sigma_init=float(config.get("sigma_init", 0.2)),
+        )
+    raise ValueError(f"unknown latent prior {kind!r}; valid: gaussian, uniform, mixture")

@@ -1,0 +1,33 @@
+"""The interface every GAN objective implements.
+
+The training loop (``trainables.train``) owns the networks and optimisers; an objective only turns
+critic outputs into losses, and may keep state (e.g. Fisher's Lagrange multiplier λ) that is
+checkpointed with the run.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Objective:
+    #: critic steps per generator step (n_c in paper 000's Algorithm 1)
+    n_critic: int = 1
+
+    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Loss the critic minimises, and scalars to log. ``fake`` is already detached from G."""
+        raise NotImplementedError
+
+    def after_critic_step(self, critic: nn.Module) -> None:
+        """Hook run after each critic optimiser step (multiplier updates, weight clipping)."""
+
+    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Loss the generator minimises (the latent prior's regulariser is added by the loop)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass

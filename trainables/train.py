@@ -1,0 +1,191 @@
+"""One GAN training run, independent of Ray: build from a config, train an epoch, sample, checkpoint.
+
+The loop follows paper 000's Algorithm 1 and is shared by every method: ``n_critic`` critic steps
+(each on a fresh real minibatch), then one generator step that also updates the latent prior's
+parameters (at their own learning rate η′) and adds the prior's regulariser to the G loss.
+One epoch = one pass of the critic over the training set, as in the Fisher GAN reference code.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from trainables.data import Dataset
+from trainables.latents import build_prior
+from trainables.nets import NetOptions, build_networks
+from trainables.registry import get_method
+
+# Defaults shared by every method; a method's search space overrides what it tunes.
+DEFAULTS: dict = {
+    "batch_size": 64,  # Fisher GAN reference code and DCGAN paper
+    "z_dim": 100,  # DCGAN / Fisher GAN reference
+    "width": 64,  # DCGAN ngf/ndf
+    "lr": 2e-4,  # η for G and D: DCGAN and Fisher GAN reference (Adam)
+    "beta1": 0.5,  # Adam β₁: DCGAN guidelines, Fisher GAN reference
+    "beta2": 0.999,
+    "lr_latent": 5e-5,  # η′: paper 000 Table 2 caption ("learning rate σ = 0.00005")
+    "seed": 0,
+}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _optimizer(kind: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"unknown optimizer {kind!r}")
+
+
+def rng_state() -> dict:
+    """All RNG states as tensors and plain Python values, so ``torch.load(weights_only=True)`` reads them."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(tuple(state["python"]) if not isinstance(state["python"], tuple) else state["python"])
+
+
+@dataclass
+class EpochStats:
+    loss_d: float
+    loss_g: float
+    extra: dict
+
+    def as_dict(self) -> dict:
+        return {"loss_d": self.loss_d, "loss_g": self.loss_g, **self.extra}
+
+
+class GANRun:
+    def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
+        self.config = cfg = {**DEFAULTS, **config}
+        self.method = get_method(cfg["method"])
+        self.data = data
+        self.device = torch.device(device)
+        seed_everything(int(cfg["seed"]))
+
+        opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **self.method.net_options)
+        g, d = build_networks(data.info, opts)
+        self.generator, self.critic = g.to(self.device), d.to(self.device)
+        self.prior = build_prior(self.method.latent, opts.z_dim, cfg).to(self.device)
+        self.objective = self.method.make_objective(cfg)
+
+        betas = (float(cfg["beta1"]), float(cfg["beta2"]))
+        lr_g = float(cfg.get("lr_g", cfg["lr"]))
+        lr_d = float(cfg.get("lr_d", cfg["lr"]))
+        self.opt_g = _optimizer(self.method.optimizer, self.generator.parameters(), lr_g, betas)
+        self.opt_d = _optimizer(self.method.optimizer, self.critic.parameters(), lr_d, betas)
+        prior_params = list(self.prior.parameters())
+        self.opt_prior = (
+            _optimizer(self.method.optimizer, prior_params, float(cfg["lr_latent"]), betas) if prior_params else None
+        )
+        self.train_x = data.train_x.to(self.device)
+        self.epoch = 0
+
+    # -- training ---------------------------------------------------------------------------------
+
+    def _fake(self, n: int) -> torch.Tensor:
+        return self.generator(self.prior.sample(n))
+
+    def train_epoch(self) -> EpochStats:
+        self.generator.train()
+        self.critic.train()
+        bs = int(self.config["batch_size"])
+        n = self.train_x.shape[0]
+        perm = torch.randperm(n, device=self.device)
+        n_batches = n // bs  # drop the ragged last batch: batch-norm statistics stay comparable
+        d_losses, g_losses, logs = [], [], {}
+        critic_steps = 0
+        for b in range(n_batches):
+            real = self.train_x[perm[b * bs : (b + 1) * bs]]
+            with torch.no_grad():
+                fake = self._fake(bs)
+            loss_d, info = self.objective.critic_loss(self.critic, real, fake)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+            self.objective.after_critic_step(self.critic)
+            d_losses.append(float(loss_d.detach()))
+            for k, v in info.items():
+                logs.setdefault(k, []).append(v)
+            critic_steps += 1
+            if critic_steps % self.objective.n_critic == 0:
+                g_losses.append(self._generator_step(real, bs))
+        if not g_losses:  # tiny datasets: always take at least one generator step per epoch
+            g_losses.append(self._generator_step(real, bs))
+        self.epoch += 1
+        extra = {k: float(np.mean(v)) for k, v in logs.items()}
+        extra.update(self.objective.state_dict())
+        extra.update(self.prior.stats())
+        return EpochStats(float(np.mean(d_losses)), float(np.mean(g_losses)), extra)
+
+    def _generator_step(self, real: torch.Tensor, bs: int) -> float:
+        self.opt_g.zero_grad(set_to_none=True)
+        if self.opt_prior is not None:
+            self.opt_prior.zero_grad(set_to_none=True)
+        loss_g, _ = self.objective.generator_loss(self.critic, self._fake(bs), real)
+        loss = loss_g + self.prior.regulariser().to(loss_g.device)
+        loss.backward()
+        self.opt_g.step()
+        if self.opt_prior is not None:
+            self.opt_prior.step()
+        return float(loss.detach())
+
+    # -- sampling ---------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, n: int, batch: int = 500) -> torch.Tensor:
+        """n samples in eval mode (batch-norm running statistics), on the CPU."""
+        self.generator.eval()
+        out = [self._fake(min(batch, n - i)).cpu() for i in range(0, n, batch)]
+        self.generator.train()
+        return torch.cat(out)
+
+    # -- checkpointing ----------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "prior": self.prior.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "opt_prior": self.opt_prior.state_dict() if self.opt_prior else None,
+            "objective": self.objective.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.prior.load_state_dict(state["prior"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.opt_prior is not None and state["opt_prior"] is not None:
+            self.opt_prior.load_state_dict(state["opt_prior"])
+        self.objective.load_state_dict(state["objective"])
+        set_rng_state(state["rng"])
+
+
+def is_finite(stats: EpochStats) -> bool:
+    return all(math.isfinite(v) for v in (stats.loss_d, stats.loss_g))

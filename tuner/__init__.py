@@ -1,0 +1,1 @@
+"""Search CLI and Ray Tune / Optuna / MLflow wiring."""
