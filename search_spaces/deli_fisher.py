@@ -1,18 +1,10 @@
 """Deli-Fisher GAN (paper 000): Fisher's knobs plus the mixture latent's β, C, N and η′."""
 
-from ray import tune
-
-from search_spaces.common import FISHER_DEFAULTS, fisher_space
+from search_spaces.common import FISHER_DEFAULTS, fisher_space, mixture_space
 
 
 def space() -> dict:
-    return {
-        **fisher_space(),
-        "beta": tune.loguniform(1e-4, 1.0),  # weight of β·mean((C − σ)²)
-        "C": tune.uniform(0.1, 2.0),  # target scale of the component σ's
-        "n_components": tune.randint(1, 51),  # N mixture components
-        "lr_latent": tune.loguniform(1e-6, 1e-3),  # η′ for μ, σ
-    }
+    return {**fisher_space(), **mixture_space()}
 
 
 def defaults() -> dict:

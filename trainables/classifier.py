@@ -17,7 +17,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from trainables.data import Dataset, load_dataset
+from trainables.data import Dataset, as_float, load_dataset
 
 ARCH_VERSION = 1  # bump when the architecture or training recipe changes: invalidates caches
 TRAIN_SEED = 1234
@@ -59,7 +59,8 @@ class SmallCNN(nn.Module):
     def logits(self, x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
         self.eval()
         dev = next(self.parameters()).device
-        return torch.cat([self(x[i : i + batch].to(dev)).double().cpu() for i in range(0, len(x), batch)])
+        # as_float per batch: real training sets are stored as uint8.
+        return torch.cat([self(as_float(x[i : i + batch]).to(dev)).double().cpu() for i in range(0, len(x), batch)])
 
 
 def _augment(x: torch.Tensor) -> torch.Tensor:
@@ -72,9 +73,16 @@ def _augment(x: torch.Tensor) -> torch.Tensor:
 def train_classifier(data: Dataset, epochs: int = 12, batch: int = 128) -> tuple[SmallCNN, float]:
     if data.train_y is None or data.info.num_classes == 0:
         raise ValueError(f"dataset {data.info.name} has no labels: no classifier-based metrics for it")
+    # Its own RNG stream: training it on a cache miss must not change the caller's (a trial's) random state.
+    with torch.random.fork_rng(devices=[]):
+        return _train_classifier(data, epochs, batch)
+
+
+def _train_classifier(data: Dataset, epochs: int, batch: int) -> tuple[SmallCNN, float]:
     g = torch.Generator().manual_seed(TRAIN_SEED)
     torch.manual_seed(TRAIN_SEED)
-    model = SmallCNN(data.info.shape[0], data.info.num_classes)
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # real sets are slow on a CPU
+    model = SmallCNN(data.info.shape[0], data.info.num_classes).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     x, y = data.train_x, data.train_y
@@ -83,13 +91,13 @@ def train_classifier(data: Dataset, epochs: int = 12, batch: int = 128) -> tuple
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
             idx = perm[i : i + batch]
-            loss = nn.functional.cross_entropy(model(_augment(x[idx])), y[idx])
+            loss = nn.functional.cross_entropy(model(_augment(as_float(x[idx]).to(dev))), y[idx].to(dev))
             opt.zero_grad()
             loss.backward()
             opt.step()
         sched.step()
     accuracy = float((model.logits(data.test_x).argmax(1) == data.test_y).double().mean())
-    return model, accuracy
+    return model.cpu(), accuracy
 
 
 def classifier_path(dataset: str) -> Path:

@@ -1,10 +1,13 @@
 """Datasets as in-memory tensors.
 
-Every dataset yields a fixed, seeded train/test split of float32 tensors scaled to [-1, 1]
-(images: N×C×H×W; point sets: N×D) plus integer labels where the data has them. The test part
-is held out from GAN training and used by metrics (DDM compares generated samples to it).
-Nothing is ever downloaded: embedded sets ship inside installed wheels, real sets are read from
-a local ``--data-root``.
+Every dataset yields a fixed, seeded train/test split (images: N×C×H×W scaled to [-1, 1]; point
+sets: N×D in data units) plus integer labels where the data has them. The test part is held out from
+GAN training and used by metrics (DDM compares generated samples to it).
+
+Nothing is ever downloaded: embedded sets ship inside installed wheels (or are generated from a
+fixed seed), real sets are read from a local ``--data-root`` (``trainables.real_data``). Real image
+sets keep ``train_x`` as uint8 (a quarter of the memory: CelebA at 64 px is 2.5 GB instead of 10 GB);
+``as_float`` converts a batch. ``test_x`` is always float32.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ class DatasetInfo:
     shape: tuple[int, ...]  # per-sample shape: (C, H, W) or (D,)
     num_classes: int  # 0 when the data has no labels
     embedded: bool  # True when it needs no --data-root
+    layout: str = ""  # real sets: the expected on-disk layout under --data-root, for error messages
 
 
 @dataclass
 class Dataset:
     info: DatasetInfo
-    train_x: torch.Tensor
+    train_x: torch.Tensor  # float32 in [-1, 1], or uint8 [0, 255] for real image sets: use ``as_float``
     train_y: torch.Tensor | None
     test_x: torch.Tensor
     test_y: torch.Tensor | None
@@ -71,6 +75,15 @@ def load_dataset(name: str, data_root: str | None = None) -> Dataset:
     return _REGISTRY[name][1](data_root)
 
 
+def check_data_root(name: str, data_root: str | None) -> None:
+    """Cheap up-front check that a real dataset's files are where ``--data-root`` says (DataError if not)."""
+    info = dataset_info(name)
+    if not info.embedded:
+        from trainables.real_data import check_layout
+
+        check_layout(info, data_root)
+
+
 def split_indices(n: int, test_fraction: float, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Seeded split; stratified by label when labels exist so both parts keep the class balance."""
     rng = np.random.default_rng(SPLIT_SEED)
@@ -90,6 +103,13 @@ def split_indices(n: int, test_fraction: float, labels: np.ndarray | None = None
 def to_unit_range(images_uint8: np.ndarray) -> torch.Tensor:
     """uint8 [0, 255] → float32 [-1, 1]; the generators end in tanh."""
     return torch.from_numpy(images_uint8.astype(np.float32) / 127.5 - 1.0)
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """A batch as float32 in [-1, 1]: uint8 storage is converted, float data passes through untouched."""
+    if x.dtype == torch.uint8:
+        return x.float().div_(127.5).sub_(1.0)
+    return x
 
 
 def _labelled_split(x: torch.Tensor, y: np.ndarray, info: DatasetInfo, test_fraction: float) -> Dataset:
@@ -114,3 +134,68 @@ def _load_mnist5k(data_root: str | None) -> Dataset:
     x, y = mnist_data()
     images = to_unit_range(np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28))
     return _labelled_split(images, np.asarray(y), dataset_info("mnist5k"), test_fraction=0.2)
+
+
+@register(
+    DatasetInfo(
+        name="digits",
+        description="scikit-learn's 1,797 8×8 digits, bilinearly upsampled to 28×28 grey so the 28 px nets "
+        "and the scoring classifier apply; 80/20 stratified split",
+        kind="image",
+        shape=(1, 28, 28),
+        num_classes=10,
+        embedded=True,
+    )
+)
+def _load_digits(data_root: str | None) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    small = torch.from_numpy(d.images.astype(np.float32) / 16.0).unsqueeze(1)  # pixel values are 0..16
+    # align_corners=False keeps the border pixels' extent, so the digit fills the frame as at 8×8.
+    big = torch.nn.functional.interpolate(small, size=(28, 28), mode="bilinear", align_corners=False)
+    images = (big.clamp(0, 1) * 2 - 1).contiguous()
+    return _labelled_split(images, np.asarray(d.target), dataset_info("digits"), test_fraction=0.2)
+
+
+# The 8-Gaussian ring of Metz et al. 2016 (unrolled GAN), which paper 003 §4.1 reuses with σ = 0.1.
+# Paper 003 gives neither the radius nor sample counts: the radius 2 is Metz et al.'s; Metz et al.
+# draw fresh samples every step, here a fixed seeded set (balanced modes) stands in for them.
+RING_RADIUS = 2.0
+RING_STD = 0.1
+RING_MODES = 8
+RING_TRAIN, RING_TEST = 16_000, 4_000  # 2,000 / 500 per mode
+
+
+def ring_modes(name: str) -> tuple[torch.Tensor, float]:
+    """(centres K×2 float64, per-mode standard deviation) of a ring dataset, for mode-coverage metrics."""
+    if name != "ring8":
+        raise DataError(f"dataset {name!r} is not a Gaussian ring; ring datasets: ring8")
+    angles = torch.arange(RING_MODES, dtype=torch.float64) * (2 * np.pi / RING_MODES)
+    return RING_RADIUS * torch.stack([angles.cos(), angles.sin()], 1), RING_STD
+
+
+def _ring_points(n: int, rng: np.random.Generator) -> np.ndarray:
+    centres = ring_modes("ring8")[0].numpy()
+    modes = rng.permutation(np.arange(n) % RING_MODES)  # exactly n/K points per mode
+    return (centres[modes] + rng.normal(0.0, RING_STD, size=(n, 2))).astype(np.float32)
+
+
+@register(
+    DatasetInfo(
+        name="ring8",
+        description="2-D mixture of 8 Gaussians (σ 0.1) on a circle of radius 2 (paper 003 §4.1, Metz et al. 2016); "
+        "16,000 train / 4,000 test points, fixed seed",
+        kind="points",
+        shape=(2,),
+        num_classes=0,
+        embedded=True,
+    )
+)
+def _load_ring8(data_root: str | None) -> Dataset:
+    rng = np.random.default_rng(SPLIT_SEED)
+    train, test = _ring_points(RING_TRAIN, rng), _ring_points(RING_TEST, rng)
+    return Dataset(dataset_info("ring8"), torch.from_numpy(train), None, torch.from_numpy(test), None)
+
+
+from trainables import real_data  # noqa: E402,F401  (registers mnist, cifar10, svhn, celeba, lsun_bedroom)

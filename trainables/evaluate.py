@@ -1,8 +1,15 @@
 """Per-epoch evaluation: generate samples once, embed them once, compute the selected metrics.
 
-Each metric is registered with the function that computes it from an ``EvalContext`` (the generated
-samples and lazily computed embeddings of generated / test / train data), so adding a metric is one
-function here plus its pure maths in ``trainables.metrics``.
+Each selectable metric is registered with the function that computes it from an ``EvalContext`` (the
+generated samples and lazily computed embeddings of generated / test / train data), the result keys
+it emits (with which way is better and the value a diverged trial gets), and what it needs (an
+embedding network, images, or a Gaussian ring). Adding a metric is one function here plus its pure
+maths in ``trainables.metrics``.
+
+Real reference sets: the held-out test split (DDM's T, and FID/KID/precision-recall's real set), the
+train split (DDM-relative's R, Parzen's validation split), each capped at ``REFERENCE_MAX`` samples by
+a fixed seeded subset. Generated samples: each metric uses the first n of the epoch's samples, n its
+own sample count (``metric_samples``), and runs every k epochs (``metric_every``) and at the last.
 """
 
 from __future__ import annotations
@@ -10,80 +17,296 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
-from trainables.data import Dataset
-from trainables.metrics import ddm, inception_score
+from trainables.data import Dataset, as_float, dataset_info, ring_modes
+from trainables.features import Embeddings, FeatureExtractor, default_feature_kind, feature_path
+from trainables.metrics import (
+    ddm,
+    ddm_goldberger,
+    ddm_relative,
+    fid,
+    inception_score,
+    kid,
+    ms_ssim_diversity,
+    parzen_log_likelihood,
+    precision_recall,
+    ring_coverage,
+)
 
-DEFAULT_METRICS = ("inception_score", "ddm")
+DEFAULT_METRICS = ("inception_score", "ddm")  # image datasets
+DEFAULT_POINT_METRICS = ("ring", "ddm")  # point datasets (ring coverage where the set is a Gaussian ring)
+REFERENCE_MAX = 10_000  # real samples per reference set: bounds the cost on large real datasets
+PARZEN_VALIDATION = 1_000  # train points that choose the Parzen bandwidth
+POINT_SIGMAS = tuple(float(s) for s in np.logspace(-2, 0, 11))  # Parzen grid for point sets (ring σ = 0.1)
 
 
 @dataclass
 class EvalContext:
     data: Dataset
     samples: torch.Tensor  # generated, on CPU, in [-1, 1]
-    embed: Callable[[torch.Tensor], torch.Tensor]  # samples → logits (float64)
-    _cache: dict = field(default_factory=dict)
+    extractor: FeatureExtractor | None
+    reference: Callable[[str], Embeddings]  # embeddings of 'test' / 'train', cached per trial
+    real_x: Callable[[str], torch.Tensor]  # the (capped) real samples of 'test' / 'train'
+    n_embed: int = 0  # generated samples to embed: the most any due metric uses
+    _generated: Embeddings | None = field(default=None, repr=False)
+
+    def generated(self, n: int) -> torch.Tensor:
+        return self.samples[:n]
+
+    def embedded(self, n: int) -> Embeddings:
+        """Embeddings of the first n generated samples; the network runs once per evaluation."""
+        if self.extractor is None:
+            raise ValueError(f"the selected metrics need a feature extractor; none given for {self.data.info.name}")
+        if self._generated is None or len(self._generated) < n:
+            self._generated = self.extractor.embed(self.samples[: max(n, self.n_embed)])
+        return self._generated[:n]
 
     def logits(self, which: str) -> torch.Tensor:
-        """Embeddings of 'generated', 'test' or 'train' data, computed once per evaluation."""
-        if which not in self._cache:
-            x = {"generated": self.samples, "test": self.data.test_x, "train": self.data.train_x}[which]
-            self._cache[which] = self.embed(x)
-        return self._cache[which]
+        """Logits of 'generated' (all samples), 'test' or 'train': the skeleton's interface, kept."""
+        return self.embedded(len(self.samples)).logits if which == "generated" else self.reference(which).logits
 
 
-MetricFn = Callable[[EvalContext], dict[str, float]]
-METRICS: dict[str, MetricFn] = {}
+MetricFn = Callable[[EvalContext, int], dict[str, float]]
 
 
-def metric(name: str) -> Callable[[MetricFn], MetricFn]:
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    fn: MetricFn
+    keys: dict[str, tuple[str | None, float | None]]  # result key → (better: min/max/None, value if diverged)
+    needs: str  # "embeddings" | "images" | "ring" | "samples"
+
+
+METRICS: dict[str, MetricSpec] = {}
+
+
+def metric(name: str, keys: dict[str, tuple[str | None, float | None]], needs: str) -> Callable[[MetricFn], MetricFn]:
     def deco(fn: MetricFn) -> MetricFn:
-        METRICS[name] = fn
+        METRICS[name] = MetricSpec(name, fn, keys, needs)
         return fn
 
     return deco
 
 
-@metric("inception_score")
-def _inception_score(ctx: EvalContext) -> dict[str, float]:
-    mean, std = inception_score(ctx.logits("generated"), splits=10)
+INF = float("inf")
+
+
+@metric("inception_score", {"inception_score": ("max", 1.0), "inception_score_std": (None, 0.0)}, "embeddings")
+def _inception_score(ctx: EvalContext, n: int) -> dict[str, float]:
+    mean, std = inception_score(ctx.embedded(n).logits, splits=10)
     return {"inception_score": mean, "inception_score_std": std}
 
 
-@metric("ddm")
-def _ddm(ctx: EvalContext) -> dict[str, float]:
-    return {"ddm": ddm(ctx.logits("test"), ctx.logits("generated"))}
+@metric("ddm", {"ddm": ("min", INF)}, "embeddings")
+def _ddm(ctx: EvalContext, n: int) -> dict[str, float]:
+    return {"ddm": ddm(ctx.reference("test").logits, ctx.embedded(n).logits)}
+
+
+@metric("ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings")
+def _ddm_relative(ctx: EvalContext, n: int) -> dict[str, float]:
+    ref = ctx.reference
+    return {"ddm_relative": ddm_relative(ref("train").logits, ref("test").logits, ctx.embedded(n).logits)}
+
+
+@metric("ddm_goldberger", {"ddm_goldberger": ("min", INF)}, "embeddings")
+def _ddm_goldberger(ctx: EvalContext, n: int) -> dict[str, float]:
+    return {"ddm_goldberger": ddm_goldberger(ctx.reference("test").logits, ctx.embedded(n).logits)}
+
+
+@metric("fid", {"fid": ("min", INF)}, "embeddings")
+def _fid(ctx: EvalContext, n: int) -> dict[str, float]:
+    return {"fid": fid(ctx.reference("test").features, ctx.embedded(n).features)}
+
+
+@metric("kid", {"kid": ("min", INF), "kid_std": (None, 0.0)}, "embeddings")
+def _kid(ctx: EvalContext, n: int) -> dict[str, float]:
+    mean, std = kid(ctx.reference("test").features, ctx.embedded(n).features)
+    return {"kid": mean, "kid_std": std}
+
+
+@metric(
+    "precision_recall",
+    {"precision": ("max", 0.0), "recall": ("max", 0.0), "density": ("max", 0.0), "coverage": ("max", 0.0)},
+    "embeddings",
+)
+def _precision_recall(ctx: EvalContext, n: int) -> dict[str, float]:
+    return precision_recall(ctx.reference("test").features, ctx.embedded(n).features, k=3)
+
+
+@metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images")  # lower = more diverse
+def _ms_ssim(ctx: EvalContext, n: int) -> dict[str, float]:
+    return {"ms_ssim": ms_ssim_diversity(ctx.generated(n))}
+
+
+@metric("ring", {"modes_covered": ("max", 0.0), "high_quality_fraction": ("max", 0.0)}, "ring")
+def _ring(ctx: EvalContext, n: int) -> dict[str, float]:
+    centers, std = ring_modes(ctx.data.info.name)
+    return ring_coverage(ctx.generated(n), centers, std)
+
+
+@metric("parzen_ll", {"parzen_ll": ("max", -INF), "parzen_sigma": (None, None)}, "samples")
+def _parzen(ctx: EvalContext, n: int) -> dict[str, float]:
+    if ctx.data.info.kind == "image":  # goodfeli/adversarial's protocol: pixels in [0, 1]
+        scale, sigmas = (lambda x: (x.flatten(1).double() + 1) / 2), None
+    else:
+        scale, sigmas = (lambda x: x.flatten(1).double()), POINT_SIGMAS
+    validation = ctx.real_x("train")[:PARZEN_VALIDATION]
+    kw = {} if sigmas is None else {"sigmas": sigmas}
+    ll, sigma = parzen_log_likelihood(scale(ctx.generated(n)), scale(ctx.real_x("test")), scale(validation), **kw)
+    return {"parzen_ll": ll, "parzen_sigma": sigma}
+
+
+# Every result key a metric emits → the selectable metric that emits it (so --metrics precision works).
+def metric_of_key() -> dict[str, str]:
+    return {key: spec.name for spec in METRICS.values() for key in spec.keys}
 
 
 def metric_names() -> list[str]:
     return sorted(METRICS)
 
 
+def result_keys() -> list[str]:
+    return sorted(metric_of_key())
+
+
+def metric_modes() -> dict[str, str]:
+    """Every result key a search can optimise, and which way is better."""
+    return {k: mode for spec in METRICS.values() for k, (mode, _) in spec.keys.items() if mode}
+
+
+def resolve_metrics(names) -> list[str]:
+    """Selectable metric names (or result keys, e.g. ``precision``) → registry entries, in order, no repeats."""
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n]
+    of_key, out = metric_of_key(), []
+    for name in names:
+        entry = name if name in METRICS else of_key.get(name)
+        if entry is None:
+            raise ValueError(f"unknown metric {name!r}; valid: {', '.join(metric_names())} (or a result key: "
+                             f"{', '.join(k for k in result_keys() if k not in METRICS)})")  # fmt: skip
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
+def default_metrics(dataset: str) -> tuple[str, ...]:
+    if dataset_info(dataset).kind != "points":
+        return DEFAULT_METRICS
+    try:
+        ring_modes(dataset)
+    except ValueError:
+        return tuple(m for m in DEFAULT_POINT_METRICS if m != "ring")
+    return DEFAULT_POINT_METRICS
+
+
+def check_metrics(names, dataset: str) -> list[str]:
+    """Resolve ``names`` and check each applies to ``dataset``; raises ValueError with one line."""
+    entries, info = resolve_metrics(names), dataset_info(dataset)
+    for e in entries:
+        needs = METRICS[e].needs
+        if needs == "images" and info.kind != "image":
+            raise ValueError(f"metric {e} needs images; dataset {dataset} holds {info.kind}")
+        if needs == "ring":
+            try:
+                ring_modes(dataset)
+            except ValueError as err:
+                raise ValueError(f"metric {e} needs a Gaussian-ring dataset: {err}") from err
+        if e == "inception_score" and info.kind != "image":
+            raise ValueError(f"metric inception_score needs images (class probabilities); {dataset} holds points")
+    return entries
+
+
+def needs_extractor(names) -> bool:
+    return any(METRICS[e].needs == "embeddings" for e in resolve_metrics(names))
+
+
+def _as_extractor(embedder, data: Dataset) -> FeatureExtractor | None:
+    """A FeatureExtractor as is; a bare classifier (the skeleton's interface) wrapped as the classifier path."""
+    if embedder is None or isinstance(embedder, FeatureExtractor):
+        return embedder
+    from trainables.features.classifier import ClassifierFeatures
+
+    return ClassifierFeatures(embedder, data.info.name)
+
+
 class Evaluator:
-    def __init__(self, data: Dataset, embedder: torch.nn.Module | None, metrics=DEFAULT_METRICS):
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(metric_names())}")
+    def __init__(
+        self,
+        data: Dataset,
+        embedder: FeatureExtractor | torch.nn.Module | None,
+        metrics=None,
+        *,
+        samples: dict[str, int] | None = None,
+        every: dict[str, int] | None = None,
+    ):
+        """``samples``/``every``: per-metric generated-sample count and epoch period, keyed by metric name
+        (or one of its result keys); a metric not named uses every sample it is given, every epoch."""
         self.data = data
-        self.metrics = tuple(metrics)
-        self.embedder = embedder
-        # Test/train embeddings never change between epochs: compute them once per trial.
-        self._embed_cache: dict[int, torch.Tensor] = {}
+        self.metrics = tuple(check_metrics(metrics or default_metrics(data.info.name), data.info.name))
+        self.extractor = _as_extractor(embedder, data)
+        kind = default_feature_kind(data.info.name)
+        self.feature_path = self.extractor.path if self.extractor else feature_path(kind, data.info.name)
+        self.samples = {resolve_metrics([k])[0]: int(v) for k, v in (samples or {}).items()}
+        self.every = {resolve_metrics([k])[0]: int(v) for k, v in (every or {}).items()}
+        # Real references never change between epochs: subset and embed them once per trial.
+        self._real: dict[str, torch.Tensor] = {}
+        self._reference: dict[str, Embeddings] = {}
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        if self.embedder is None:
-            raise ValueError(f"the selected metrics need a classifier, and dataset {self.data.info.name} has none")
-        key = id(x)
-        if x is self.data.test_x or x is self.data.train_x:
-            if key not in self._embed_cache:
-                self._embed_cache[key] = self.embedder.logits(x)
-            return self._embed_cache[key]
-        return self.embedder.logits(x)
+    def real_x(self, which: str) -> torch.Tensor:
+        if which not in self._real:
+            x = {"test": self.data.test_x, "train": self.data.train_x}[which]
+            if len(x) > REFERENCE_MAX:  # fixed seeded subset: the same reference every epoch and every trial
+                x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:REFERENCE_MAX]]
+            self._real[which] = as_float(x)
+        return self._real[which]
 
-    def __call__(self, samples: torch.Tensor) -> dict[str, float]:
-        ctx = EvalContext(self.data, samples, self._embed)
+    def reference(self, which: str) -> Embeddings:
+        if which not in self._reference:
+            if self.extractor is None:
+                raise ValueError(f"the selected metrics need a feature extractor; none given for {self.data.info.name}")
+            self._reference[which] = self.extractor.embed(self.real_x(which))
+        return self._reference[which]
+
+    def due(self, epoch: int | None = None, final: bool = False) -> list[str]:
+        """Metrics to compute at ``epoch`` (1-based): every k-th epoch and the last; all when epoch is None."""
+        if epoch is None or final:
+            return list(self.metrics)
+        return [m for m in self.metrics if epoch % self.every.get(m, 1) == 0]
+
+    def samples_needed(self, epoch: int | None = None, final: bool = False, available: int = 1000) -> int:
+        """Generated samples to draw at ``epoch``: the most any due metric uses (``available`` for unset counts)."""
+        return max((self.samples.get(m, available) for m in self.due(epoch, final)), default=0)
+
+    def worst(self) -> dict[str, float]:
+        """Each selected metric's worst value: what a diverged trial reports so ASHA and TPE rank it last."""
+        return {k: w for m in self.metrics for k, (_, w) in METRICS[m].keys.items() if w is not None}
+
+    def __call__(self, samples: torch.Tensor, epoch: int | None = None, final: bool = False) -> dict[str, float]:
+        due = self.due(epoch, final)
+        counts = {m: min(self.samples.get(m, len(samples)), len(samples)) for m in due}
+        n_embed = max((counts[m] for m in due if METRICS[m].needs == "embeddings"), default=0)
+        ctx = EvalContext(self.data, samples, self.extractor, self.reference, self.real_x, n_embed)
         out: dict[str, float] = {}
-        for name in self.metrics:
-            out.update(METRICS[name](ctx))
+        for name in due:
+            out.update(METRICS[name].fn(ctx, counts[name]))
         return out
+
+
+def evaluator_from_config(config: dict, data: Dataset, device: str | torch.device = "cpu") -> Evaluator:
+    """The Evaluator a trial's config asks for; loads a feature network only when a selected metric needs one."""
+    from trainables.features import build_extractor
+
+    metrics = config.get("metrics") or default_metrics(data.info.name)
+    kind = config.get("features") or default_feature_kind(data.info.name, config.get("inception_weights"))
+    extractor = None
+    if needs_extractor(metrics):
+        extractor = build_extractor(kind, data.info.name, inception_weights=config.get("inception_weights"),
+                                    data_root=config.get("data_root"), device=device)  # fmt: skip
+    default_n = int(config.get("eval_samples", 1000))
+    given = {resolve_metrics([k])[0]: int(v) for k, v in (config.get("metric_samples") or {}).items()}
+    samples = {m: given.get(m, default_n) for m in resolve_metrics(metrics)}
+    ev = Evaluator(data, extractor, metrics, samples=samples, every=config.get("metric_every") or {})
+    ev.feature_path = feature_path(kind, data.info.name)
+    return ev

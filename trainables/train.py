@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trainables.data import Dataset
+from trainables.data import Dataset, as_float
 from trainables.latents import build_prior
 from trainables.nets import NetOptions, build_networks
 from trainables.registry import get_method
@@ -54,6 +54,8 @@ def rng_state() -> dict:
         "torch": torch.get_rng_state(),
         "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)],
         "python": random.getstate(),
+        # Per-GPU generator states (an empty list on CPU): a GPU trial resumes with the same random stream.
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
 
 
@@ -62,6 +64,15 @@ def set_rng_state(state: dict) -> None:
     kind, keys, pos, has_gauss, gauss = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     random.setstate(tuple(state["python"]) if not isinstance(state["python"], tuple) else state["python"])
+    if state.get("cuda") and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def training_subset(x: torch.Tensor, limit: int | None) -> torch.Tensor:
+    """At most ``limit`` samples, evenly spaced (stored sets can be sorted by class), for tiny smoke searches."""
+    if not limit or limit >= len(x):
+        return x
+    return x[torch.linspace(0, len(x) - 1, int(limit)).long()]
 
 
 @dataclass
@@ -83,7 +94,7 @@ class GANRun:
         seed_everything(int(cfg["seed"]))
 
         opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **self.method.net_options)
-        g, d = build_networks(data.info, opts)
+        g, d = build_networks(data.info, opts, data)  # data: representative features pre-train on it
         self.generator, self.critic = g.to(self.device), d.to(self.device)
         self.prior = build_prior(self.method.latent, opts.z_dim, cfg).to(self.device)
         self.objective = self.method.make_objective(cfg)
@@ -93,14 +104,21 @@ class GANRun:
         lr_d = float(cfg.get("lr_d", cfg["lr"]))
         self.opt_g = _optimizer(self.method.optimizer, self.generator.parameters(), lr_g, betas)
         self.opt_d = _optimizer(self.method.optimizer, self.critic.parameters(), lr_d, betas)
+        self.objective.bind(self.critic, self.opt_d)
         prior_params = list(self.prior.parameters())
         self.opt_prior = (
             _optimizer(self.method.optimizer, prior_params, float(cfg["lr_latent"]), betas) if prior_params else None
         )
-        self.train_x = data.train_x.to(self.device)
+        self.train_x = training_subset(data.train_x, cfg.get("train_limit")).to(self.device)
         self.epoch = 0
+        self.amp = bool(cfg.get("amp", False))
 
     # -- training ---------------------------------------------------------------------------------
+
+    def autocast(self) -> torch.autocast:
+        """Mixed precision (``--amp``): bfloat16 autocast of the forward passes and losses. bf16 keeps fp32's
+        exponent range, so no loss scaler is needed; backward and optimiser steps stay outside, in fp32."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
     def _fake(self, n: int) -> torch.Tensor:
         return self.generator(self.prior.sample(n))
@@ -115,10 +133,11 @@ class GANRun:
         d_losses, g_losses, logs = [], [], {}
         critic_steps = 0
         for b in range(n_batches):
-            real = self.train_x[perm[b * bs : (b + 1) * bs]]
-            with torch.no_grad():
+            real = as_float(self.train_x[perm[b * bs : (b + 1) * bs]])  # real sets are stored as uint8
+            with torch.no_grad(), self.autocast():
                 fake = self._fake(bs)
-            loss_d, info = self.objective.critic_loss(self.critic, real, fake)
+            with self.autocast():
+                loss_d, info = self.objective.critic_loss(self.critic, real, fake)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
@@ -141,8 +160,9 @@ class GANRun:
         self.opt_g.zero_grad(set_to_none=True)
         if self.opt_prior is not None:
             self.opt_prior.zero_grad(set_to_none=True)
-        loss_g, _ = self.objective.generator_loss(self.critic, self._fake(bs), real)
-        loss = loss_g + self.prior.regulariser().to(loss_g.device)
+        with self.autocast():
+            loss_g, _ = self.objective.generator_loss(self.critic, self._fake(bs), real)
+            loss = loss_g + self.prior.regulariser().to(loss_g.device)
         loss.backward()
         self.opt_g.step()
         if self.opt_prior is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -16,9 +17,8 @@ import torch
 from ray import tune
 from torchvision.utils import save_image
 
-from trainables.classifier import load_classifier
 from trainables.data import load_dataset
-from trainables.evaluate import DEFAULT_METRICS, Evaluator
+from trainables.evaluate import evaluator_from_config
 from trainables.train import GANRun, is_finite
 
 STATE_FILE = "state.pt"
@@ -55,31 +55,114 @@ def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 8) -> None:
         save_image(samples[: nrow * nrow], path, nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
+def _checkpoint_dirs() -> tuple[object, list[str]]:
+    """(filesystem, this trial's persisted checkpoint folders, oldest first) on whatever --storage names."""
+    from pyarrow.fs import FileSelector, FileType
+
+    storage = tune.get_context().get_storage()
+    fs = storage.storage_filesystem
+    found = fs.get_file_info(FileSelector(storage.trial_fs_path, allow_not_found=True))
+    return fs, sorted(i.path for i in found if i.type == FileType.Directory and i.base_name.startswith("checkpoint_"))
+
+
+def newer_checkpoint(epoch: int) -> dict | None:
+    """The newest readable checkpoint this trial persisted beyond ``epoch``, else None.
+
+    Tune records a trial's latest checkpoint in its experiment state, which the driver saves every few
+    seconds; a driver killed in between restores the trial from an older one. Without this, a trial that
+    had finished would train its last epochs again after ``--resume``. A newer checkpoint that cannot be
+    read (its worker died while writing it) is skipped: the one Tune named is still there.
+    """
+    try:
+        fs, dirs = _checkpoint_dirs()
+    except Exception:  # no storage context (a bare call outside Tune) or storage unreadable: nothing newer
+        return None
+    best = None
+    for path in dirs:  # by epoch, not by name: a restored trial reuses its recorded checkpoint numbers
+        try:
+            with tune.Checkpoint(path, fs).as_directory() as d:
+                state = load_state(d)
+        except (CheckpointError, OSError):
+            continue
+        if int(state["epoch"]) > (int(best["epoch"]) if best else epoch):
+            best = state
+    return best
+
+
+def _truncate_latest_checkpoint() -> None:
+    """Cut the trial's latest persisted checkpoint file in half, on whatever filesystem --storage names."""
+    fs, dirs = _checkpoint_dirs()
+    if dirs:  # none before the first epoch was reported
+        path = f"{dirs[-1]}/{STATE_FILE}"
+        with fs.open_input_stream(path) as f:
+            data = f.read()
+        with fs.open_output_stream(path) as f:
+            f.write(data[: len(data) // 2])
+
+
+def inject_faults(config: dict, run: GANRun, when: str) -> None:
+    """Test-only fault injection (``--inject-fault KIND:EPOCH:MARKER``, used by tests/test_faults.py).
+
+    Each fault fires once per search: the first trial to reach EPOCH claims it by creating MARKER
+    (O_EXCL, so exactly one trial, and never again after a restart). The faults are real, not mocked:
+    ``nan`` puts a NaN into one generator weight before the epoch trains, so the real forward/backward
+    passes produce NaN losses; ``kill`` SIGKILLs the trial's worker after the epoch trained but before it
+    was reported (its work is lost, as when a node dies); ``corrupt`` truncates the trial's latest
+    checkpoint file on storage, then SIGKILLs the worker, so the restart reads a corrupt checkpoint.
+    """
+    target = run.epoch + 1 if when == "before_epoch" else run.epoch
+    for fault in config.get("inject_fault") or []:
+        if fault["epoch"] != target or (fault["kind"] == "nan") != (when == "before_epoch"):
+            continue
+        try:
+            fd = os.open(fault["marker"], os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            continue  # another trial, or this one before a restart, took it
+        os.write(fd, tune.get_context().get_trial_id().encode())
+        os.close(fd)
+        if fault["kind"] == "nan":
+            with torch.no_grad():
+                next(run.generator.parameters()).view(-1)[0] = math.nan
+            continue
+        if fault["kind"] == "corrupt":
+            _truncate_latest_checkpoint()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def train_gan(config: dict) -> None:
     torch.set_num_threads(_trial_threads())
     device = "cuda" if torch.cuda.is_available() and config.get("use_cuda", True) else "cpu"
     data = load_dataset(config["dataset"], config.get("data_root"))
     run = GANRun(config, data, device)
-    classifier, _ = load_classifier(config["dataset"], config.get("data_root"))
-    evaluator = Evaluator(data, classifier, config.get("metrics", DEFAULT_METRICS))
+    # Loads the classifier / Inception only when a selected metric embeds samples.
+    evaluator = evaluator_from_config(config, data, device)
     n_eval = int(config.get("eval_samples", 1000))
+    epochs = int(config["epochs"])
 
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
             run.load_state_dict(load_state(d))
+    if (newer := newer_checkpoint(run.epoch)) is not None:
+        run.load_state_dict(newer)
+        if "result" in newer:  # tell Tune (and so ASHA, TPE, MLflow) where the trial really is
+            tune.report(newer["result"])
 
-    while run.epoch < int(config["epochs"]):
+    while run.epoch < epochs:
+        inject_faults(config, run, "before_epoch")
         stats = run.train_epoch()
-        result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0}
-        samples = run.sample(n_eval)
+        inject_faults(config, run, "after_training")
+        result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path}
+        final = run.epoch >= epochs
+        # At least a grid's worth, so the sample image exists even in epochs where no metric is due.
+        samples = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
         if is_finite(stats) and bool(torch.isfinite(samples).all()):
-            result.update(evaluator(samples))
+            result.update(evaluator(samples, run.epoch, final))
         else:
             # A diverged trial gets each metric's worst value so ASHA and TPE rank it last, and ends.
-            result.update({"diverged": 1.0, "inception_score": 1.0, "inception_score_std": 0.0, "ddm": math.inf})
+            result.update({"diverged": 1.0, **evaluator.worst()})
         with tempfile.TemporaryDirectory() as d:
-            torch.save(run.state_dict(), Path(d) / STATE_FILE)
+            torch.save({**run.state_dict(), "result": result}, Path(d) / STATE_FILE)
             save_sample_grid(samples, Path(d) / SAMPLES_FILE)
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(d))
         if result["diverged"]:

@@ -1,10 +1,28 @@
-"""Sample-quality metrics as pure functions on feature / logit / probability tensors.
+"""Sample-quality metrics as pure functions on feature / logit / probability / pixel tensors.
 
-No network lives here: feature extractors (the domain classifier, Inception-v3) are elsewhere and
-hand their outputs to these functions. All arithmetic is float64.
+No network lives here: feature extractors (the domain classifier, Inception-v3) are in
+``trainables.features`` and hand their outputs to these functions. All arithmetic is float64.
 """
 
-from trainables.metrics.ddm import ddm
+from trainables.metrics.ddm import ddm, ddm_goldberger, ddm_relative
+from trainables.metrics.fid import fid, frechet_distance, gaussian_stats, kid
 from trainables.metrics.inception_score import inception_score
+from trainables.metrics.ms_ssim import ms_ssim_diversity
+from trainables.metrics.parzen import parzen_log_likelihood
+from trainables.metrics.precision_recall import precision_recall
+from trainables.metrics.ring import ring_coverage
 
-__all__ = ["ddm", "inception_score"]
+__all__ = [
+    "ddm",
+    "ddm_goldberger",
+    "ddm_relative",
+    "fid",
+    "frechet_distance",
+    "gaussian_stats",
+    "inception_score",
+    "kid",
+    "ms_ssim_diversity",
+    "parzen_log_likelihood",
+    "precision_recall",
+    "ring_coverage",
+]

@@ -1,4 +1,4 @@
-"""Generator/discriminator pairs, chosen by dataset shape (28/32/64 px images, 2-D points)."""
+"""Generator/discriminator pairs, chosen by dataset shape (28/32/64 px images, 2-D points) and options."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from trainables.data import DatasetInfo
+from trainables.data import Dataset, DatasetInfo
 
 
 class Critic(nn.Module):
@@ -30,18 +30,27 @@ class Critic(nn.Module):
 @dataclass(frozen=True)
 class NetOptions:
     z_dim: int = 100
-    width: int = 64  # base channel count (DCGAN's ngf/ndf) or hidden units for MLPs
-    g_batchnorm: bool = True
+    width: int = 64  # base channel count (DCGAN ngf/ndf); MLPs scale their hidden units with it
+    g_batchnorm: bool = True  # batch norm flags apply to the conv nets; the MLPs have none
     d_batchnorm: bool = True
     spectral_norm: bool = False
-    small: bool = False  # paper 004 "small DCGAN": one conv layer fewer
+    small: bool = False  # paper 004 "small DCGAN": one conv layer fewer (MLPs: one hidden layer fewer)
+    mlp: bool = False  # images through paper 002's fully connected GAN instead of DCGAN
+    representative_features: bool = False  # paper 003 RFGAN: frozen pre-trained encoder features in the critic
 
 
+class NetworkError(ValueError):
+    """No network fits the dataset/options, or a network needs something it was not given (one line)."""
+
+
+Accepts = Callable[[DatasetInfo, NetOptions], bool]
 Builder = Callable[[DatasetInfo, NetOptions], tuple[nn.Module, Critic]]
-_BUILDERS: list[tuple[str, Callable[[DatasetInfo], bool], Builder]] = []
+_BUILDERS: list[tuple[str, Accepts, Builder]] = []
 
 
-def register(name: str, accepts: Callable[[DatasetInfo], bool]) -> Callable[[Builder], Builder]:
+def register(name: str, accepts: Accepts) -> Callable[[Builder], Builder]:
+    """Register a builder; the first registered family that accepts (info, options) is used."""
+
     def deco(fn: Builder) -> Builder:
         _BUILDERS.append((name, accepts, fn))
         return fn
@@ -49,20 +58,38 @@ def register(name: str, accepts: Callable[[DatasetInfo], bool]) -> Callable[[Bui
     return deco
 
 
-def network_family(info: DatasetInfo) -> str:
+def network_family(info: DatasetInfo, options: NetOptions | None = None) -> str:
+    options = options or NetOptions()
     for name, accepts, _ in _BUILDERS:
-        if accepts(info):
+        if accepts(info, options):
             return name
-    raise ValueError(
-        f"no network supports samples of shape {info.shape} (dataset {info.name}); "
-        f"supported: {', '.join(n for n, _, _ in _BUILDERS)}"
+    raise NetworkError(
+        f"no network supports {info.kind} samples of shape {info.shape} (dataset {info.name}); "
+        f"supported: 28, 32 and 64 px images (any channels, or any size with the MLP option) and 2-D points"
     )
 
 
-def build_networks(info: DatasetInfo, options: NetOptions) -> tuple[nn.Module, Critic]:
-    family = network_family(info)
-    builder = next(fn for name, _, fn in _BUILDERS if name == family)
-    return builder(info, options)
+def base_builder(info: DatasetInfo, options: NetOptions) -> tuple[str, Builder]:
+    family = network_family(info, options)
+    return family, next(fn for name, _, fn in _BUILDERS if name == family)
+
+
+def build_networks(info: DatasetInfo, options: NetOptions, data: Dataset | None = None) -> tuple[nn.Module, Critic]:
+    """(generator, critic) for the dataset. ``data`` is needed only for representative features (their
+    autoencoder is pre-trained on ``data.train_x``, once per dataset and architecture, then cached)."""
+    _, builder = base_builder(info, options)
+    generator, critic = builder(info, options)
+    if options.representative_features:
+        if data is None:
+            raise NetworkError("representative features need the dataset: call build_networks(info, options, data)")
+        from trainables.nets.rf import with_representative_features
+
+        critic = with_representative_features(critic, info, options, data)
+    return generator, critic
+
+
+def maybe_spectral_norm(layer: nn.Module, on: bool) -> nn.Module:
+    return nn.utils.spectral_norm(layer) if on else layer
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
@@ -77,4 +104,6 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-from trainables.nets import dcgan  # noqa: E402,F401  (registers builders)
+# Registration order is precedence: the MLP option overrides DCGAN on images.
+from trainables.nets import mlp  # noqa: E402,F401,I001  (registers builders)
+from trainables.nets import dcgan  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""DCGAN generator/critic for 28×28 images (Radford et al. guidelines, paper 001 §3).
+"""DCGAN generators/critics for 28, 32 and 64 px images (Radford et al. guidelines, paper 001 §3).
 
 Strided convolutions instead of pooling, batch norm in both nets (optional, for the weak variant of
 paper 004 §3.3.2), ReLU in G with tanh output, LeakyReLU(0.2) in D, no hidden fully connected layers.
@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils import spectral_norm as sn
 
 from trainables.data import DatasetInfo
 from trainables.nets import Critic, NetOptions, init_dcgan_weights, register
-
-
-def _maybe_sn(layer: nn.Module, on: bool) -> nn.Module:
-    return sn(layer) if on else layer
+from trainables.nets import maybe_spectral_norm as _maybe_sn
 
 
 class Generator28(nn.Module):
@@ -64,6 +60,68 @@ class Critic28(Critic):
         init_dcgan_weights(self)
 
 
-@register("dcgan28", lambda info: info.kind == "image" and info.shape[1:] == (28, 28))
+@register("dcgan28", lambda info, opt: info.kind == "image" and info.shape[1:] == (28, 28))
 def build_dcgan28(info: DatasetInfo, opt: NetOptions) -> tuple[nn.Module, Critic]:
     return Generator28(info.shape[0], opt), Critic28(info.shape[0], opt)
+
+
+# -- 32 and 64 px: Radford et al.'s all-convolutional DCGAN -----------------------------------------
+# G projects z to a 4×4 map (a 4×4 transposed conv on a 1×1 input), then doubles the resolution and
+# halves the channels per stride-2 transposed conv; D mirrors it, its final 4×4 conv written as the
+# Linear head. Radford et al.'s 64 px nets use 8w channels at 4×4; the 32 px nets drop one level.
+# "small" removes the deepest conv layer from each net: G projects straight to 8×8 and D stops at 8×8.
+
+
+def _levels(size: int, small: bool) -> tuple[int, int]:
+    """(start resolution, number of stride-2 layers)."""
+    start = 8 if small else 4
+    return start, (size // start).bit_length() - 1
+
+
+class GeneratorDC(nn.Module):
+    def __init__(self, channels: int, size: int, opt: NetOptions):
+        super().__init__()
+        start, n_up = _levels(size, opt.small)
+        bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.g_batchnorm else (lambda c: nn.Identity())
+        ch = opt.width * 2 ** (n_up - 1)
+        layers: list[nn.Module] = [nn.ConvTranspose2d(opt.z_dim, ch, start, 1, 0), bn2(ch), nn.ReLU(True)]
+        for _ in range(n_up - 1):
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1), bn2(ch // 2), nn.ReLU(True)]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+        init_dcgan_weights(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z.view(z.shape[0], -1, 1, 1))
+
+
+class CriticDC(Critic):
+    def __init__(self, channels: int, size: int, opt: NetOptions):
+        super().__init__()
+        start, n_down = _levels(size, opt.small)
+        s = opt.spectral_norm
+        bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.d_batchnorm else (lambda c: nn.Identity())
+        ch = opt.width
+        # Radford et al.: no batch norm on the discriminator's input layer.
+        layers: list[nn.Module] = [_maybe_sn(nn.Conv2d(channels, ch, 4, 2, 1), s), nn.LeakyReLU(0.2, True)]
+        for _ in range(n_down - 1):
+            layers += [_maybe_sn(nn.Conv2d(ch, 2 * ch, 4, 2, 1), s), bn2(2 * ch), nn.LeakyReLU(0.2, True)]
+            ch *= 2
+        layers.append(nn.Flatten())
+        self.body = nn.Sequential(*layers)
+        self.head = _maybe_sn(nn.Linear(ch * start * start, 1), s)
+        init_dcgan_weights(self)
+
+
+def _dc_builder(size: int):
+    def build(info: DatasetInfo, opt: NetOptions) -> tuple[nn.Module, Critic]:
+        return GeneratorDC(info.shape[0], size, opt), CriticDC(info.shape[0], size, opt)
+
+    return build
+
+
+for _size in (32, 64):
+    register(f"dcgan{_size}", lambda info, opt, s=_size: info.kind == "image" and info.shape[1:] == (s, s))(
+        _dc_builder(_size)
+    )

@@ -15,6 +15,10 @@ class Objective:
     #: critic steps per generator step (n_c in paper 000's Algorithm 1)
     n_critic: int = 1
 
+    def bind(self, critic: nn.Module, critic_optimizer: torch.optim.Optimizer) -> None:
+        """Called once by the loop after building the networks; objectives that simulate critic
+        updates (the unrolled GAN) keep the critic's optimiser to replay its update rule."""
+
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Loss the critic minimises, and scalars to log. ``fake`` is already detached from G."""
         raise NotImplementedError

@@ -1,0 +1,169 @@
+"""Reading searches back from an MLflow store: each search's parent run, its trials and its final runs.
+
+The layout read here is the one ``tuner.search`` writes: a parent run tagged ``role=search`` (and
+``search_name``, ``method``), its children tagged ``role=trial`` or ``role=final`` (with ``seed``), per-epoch
+metrics at step = epoch, and paper-protocol scores ``final_<metric>`` on each final run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+PAGE = 1000
+
+
+class ReportError(ValueError):
+    """Bad selection or an unusable store: reported as one line, exit status 2."""
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    experiment_id: str
+    status: str
+    start_time: int | None  # ms since the epoch
+    end_time: int | None
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: dict[str, float]  # latest value of each metric
+
+    @property
+    def hours(self) -> float:
+        """Training time: Ray's cumulative ``time_total_s`` (counts restarts once), else the run's wall time."""
+        if "time_total_s" in self.metrics:
+            return self.metrics["time_total_s"] / 3600
+        if self.start_time and self.end_time:
+            return (self.end_time - self.start_time) / 3.6e6
+        return 0.0
+
+
+@dataclass
+class Search:
+    parent: RunRecord
+    trials: list[RunRecord] = field(default_factory=list)
+    finals: list[RunRecord] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.parent.tags.get("search_name", self.parent.run_id)
+
+    @property
+    def method(self) -> str:
+        return self.parent.tags.get("method", "?")
+
+    def final_values(self, metric: str) -> list[float]:
+        """``final_<metric>`` of every final run that has a finite one, in seed order."""
+        values = [f.metrics.get(f"final_{metric}") for f in self.finals]
+        return [v for v in values if v is not None and math.isfinite(v)]
+
+    @property
+    def trial_hours(self) -> float:
+        return sum(r.hours for r in self.trials + self.finals)
+
+    @property
+    def feature_path(self) -> str:
+        paths = {r.params["feature_path"] for r in self.finals or self.trials if "feature_path" in r.params}
+        return ", ".join(sorted(paths)) if paths else "n/a"
+
+
+def client_for(tracking_uri: str) -> MlflowClient:
+    """A client for an existing store: a missing sqlite file is an error, not a new empty database."""
+    if tracking_uri.startswith("sqlite:///"):
+        path = Path(tracking_uri.removeprefix("sqlite:///")).expanduser()
+        if not path.is_file():
+            raise ReportError(f"no MLflow database at {path}; pass the --mlflow-uri the search used")
+    elif "://" not in tracking_uri:
+        raise ReportError(
+            f"--mlflow-uri {tracking_uri!r} is not a URI; use sqlite:///path/mlflow.db or http://host:port"
+        )
+    return MlflowClient(tracking_uri)
+
+
+def _record(run) -> RunRecord:
+    return RunRecord(
+        run.info.run_id,
+        run.info.experiment_id,
+        run.info.status,
+        run.info.start_time,
+        run.info.end_time,
+        dict(run.data.params),
+        dict(run.data.tags),
+        dict(run.data.metrics),
+    )
+
+
+def all_runs(client: MlflowClient, experiment_ids: list[str]) -> list[RunRecord]:
+    out, token = [], None
+    while True:
+        page = client.search_runs(experiment_ids, max_results=PAGE, page_token=token)
+        out.extend(_record(r) for r in page)
+        token = page.token
+        if not token:
+            return out
+
+
+def _experiment_ids(client: MlflowClient, names: list[str] | None) -> list[str]:
+    if not names:
+        return [e.experiment_id for e in client.search_experiments()]
+    ids = []
+    known = sorted(e.name for e in client.search_experiments())
+    for name in names:
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise ReportError(f"unknown MLflow experiment {name!r}; known: {', '.join(known) or 'none'}")
+        ids.append(exp.experiment_id)
+    return ids
+
+
+def _check_known(kind: str, wanted: list[str] | None, known: set[str]) -> None:
+    missing = [w for w in wanted or [] if w not in known]
+    if missing:
+        raise ReportError(f"unknown {kind} {', '.join(missing)}; found: {', '.join(sorted(known)) or 'none'}")
+
+
+def load_searches(
+    tracking_uri: str,
+    experiments: list[str] | None = None,
+    searches: list[str] | None = None,
+    methods: list[str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> list[Search]:
+    """Searches selected by experiment, search name, method and parent-run tags (all optional, ANDed),
+    ordered by ``methods`` when given, else by method and search name."""
+    client = client_for(tracking_uri)
+    runs = all_runs(client, _experiment_ids(client, experiments))
+    parents = {r.run_id: Search(r) for r in runs if r.tags.get("role") == "search"}
+    for r in runs:
+        parent = parents.get(r.tags.get("mlflow.parentRunId", ""))
+        if parent is not None and r.tags.get("role") in ("trial", "final"):
+            (parent.finals if r.tags["role"] == "final" else parent.trials).append(r)
+    found = list(parents.values())
+    if not found:
+        raise ReportError("no searches in the selected experiment(s); run python -m tuner.search first")
+    _check_known("search(es)", searches, {s.name for s in found})
+    _check_known("method(s)", methods, {s.method for s in found})
+    selected = [
+        s
+        for s in found
+        if (not searches or s.name in searches)
+        and (not methods or s.method in methods)
+        and all(s.parent.tags.get(k) == v for k, v in (tags or {}).items())
+    ]
+    if not selected:
+        raise ReportError(f"no search has all the tags {tags}")
+    for s in selected:
+        s.finals.sort(key=lambda r: int(r.tags.get("seed", 0)))
+    order = {m: i for i, m in enumerate(methods or [])}
+    return sorted(selected, key=lambda s: (order.get(s.method, len(order)), s.method, s.name))
+
+
+def row_labels(selected: list[Search]) -> list[str]:
+    """The method name, or "method (search)" where one method has several searches."""
+    counts: dict[str, int] = {}
+    for s in selected:
+        counts[s.method] = counts.get(s.method, 0) + 1
+    return [s.method if counts[s.method] == 1 else f"{s.method} ({s.name})" for s in selected]

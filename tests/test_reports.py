@@ -1,0 +1,280 @@
+"""reports.table and reports.plots: hand-computed numbers on a hand-made store, and a real search's store
+cross-checked against values read directly from MLflow with pandas."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from PIL import Image
+from scipy import stats
+
+from reports import plots, table
+from reports.store import ReportError
+from tests._shared_search import EXPERIMENT, FINAL_SEEDS, METHODS, TRIALS, shared_store
+
+# -- a hand-made store: known numbers, no training ------------------------------------------------
+
+HAND = {  # method → (final IS per seed, final DDM per seed, trial time_total_s)
+    "fisher": ([6.0, 6.2, 6.4], [3.0, 2.0, 4.0], [1800.0, 3600.0]),
+    "deli_fisher": ([7.0, 7.4, 7.2], [1.0, 1.5, 2.0], [900.0, 900.0]),
+}
+FINAL_SECONDS = 360.0
+
+
+def _run(client, exp, name, tags, params, metrics):
+    run = client.create_run(exp, run_name=name, tags=tags)
+    ts = 0
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(k, v, ts, step) for k, (v, step) in metrics.items()],
+        params=[Param(k, str(v)) for k, v in params.items()],
+    )
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def make_hand_store(uri, experiment="hand", feature_paths=None) -> str:
+    client = MlflowClient(uri)
+    exp = client.create_experiment(experiment)
+    for method, (is_values, ddm_values, trial_seconds) in HAND.items():
+        fpath = (feature_paths or {}).get(method, "classifier:mnist5k")
+        search = f"{method}-hand"
+        parent = _run(client, exp, search, {"role": "search", "search_name": search, "method": method,
+                                            "group": "a" if method == "fisher" else "b"},
+                      {"metric": "inception_score", "epochs": 10}, {})  # fmt: skip
+        child = {"mlflow.parentRunId": parent, "search_name": search, "method": method}
+        for i, s in enumerate(trial_seconds):
+            _run(client, exp, f"t{i}", {**child, "role": "trial"}, {"epochs": 10, "feature_path": fpath},
+                 {"time_total_s": (s, 10), "inception_score": (5.0, 10)})  # fmt: skip
+        for seed, (v_is, v_ddm) in enumerate(zip(is_values, ddm_values, strict=True), start=1):
+            _run(client, exp, f"final seed={seed}", {**child, "role": "final", "final": "true", "seed": str(seed)},
+                 {"epochs": 10, "seed": seed, "feature_path": fpath},
+                 {"final_inception_score": (v_is, 10), "final_inception_score_std": (0.1, 10),
+                  "final_ddm": (v_ddm, 10), "time_total_s": (FINAL_SECONDS, 10)})  # fmt: skip
+    return uri
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    """One database (creating one costs seconds): experiment "hand", and "mixed" whose fisher search scored
+    with another feature path."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('hand') / 'mlflow.db'}"
+    make_hand_store(uri)
+    make_hand_store(uri, "mixed", feature_paths={"fisher": "inception-v3"})
+    return uri
+
+
+def build(uri, **kwargs) -> table.Table:
+    return table.build_table(uri, **{"experiments": ["hand"], **kwargs})
+
+
+def welch_by_hand(a, b) -> float:
+    a, b = np.asarray(a), np.asarray(b)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))  # Welch–Satterthwaite
+    return 2 * stats.t.sf(abs(t), dof)
+
+
+def test_table_numbers_are_mean_and_sample_std_over_seeds(hand):
+    t = build(hand, baseline="fisher")
+    assert t.labels == ["deli_fisher", "fisher"] and t.metrics == ["inception_score", "ddm"]
+    c = t.cells[("fisher", "inception_score")]
+    assert (c.mean, c.std, c.n) == (pytest.approx(6.2), pytest.approx(0.2), 3)
+    c = t.cells[("deli_fisher", "ddm")]
+    assert (c.mean, c.std, c.n) == (pytest.approx(1.5), pytest.approx(0.5), 3)
+    assert t.best("inception_score") == {"deli_fisher"} and t.best("ddm") == {"deli_fisher"}
+    # equal n and variances: Welch's dof = 2n − 2 = 4, t = 1 / sqrt(0.04/3 · 2)
+    p = t.significance["deli_fisher"][0]
+    assert p == pytest.approx(welch_by_hand(HAND["deli_fisher"][0], HAND["fisher"][0]), rel=1e-9)
+    assert p == pytest.approx(2 * stats.t.sf(1 / math.sqrt(0.08 / 3), 4), rel=1e-9)
+    frame = t.frame().set_index("method")
+    assert frame.loc["fisher", "trial_hours"] == pytest.approx((1800 + 3600 + 3 * FINAL_SECONDS) / 3600)
+    assert frame.loc["fisher", "trials"] == 2 and frame.loc["fisher", "epochs"] == 10
+
+
+def test_markdown_table_rows(hand):
+    md = build(hand, baseline="fisher").markdown()
+    lines = md.splitlines()
+    assert lines[0] == ("| method | IS ↑ | DDM ↓ | seeds | trials | epochs | trial-h | features | p (IS vs fisher) |")
+    assert (
+        "| deli_fisher | **7.200** ± 0.200 | **1.500** ± 0.500 | 3/3 | 2 | 10 | 0.80 | classifier:mnist5k | 0.004* |"
+        in lines
+    )
+    assert "| fisher | 6.200 ± 0.200 | 3.000 ± 1.000 | 3/3 | 2 | 10 | 1.80 | classifier:mnist5k | (baseline) |" in lines
+
+
+def test_latex_table_is_compile_shaped(hand):
+    tex = build(hand, baseline="fisher").latex()
+    body = [ln for ln in tex.splitlines() if ln and not ln.startswith("%")]
+    assert body[0].startswith(r"\begin{tabular}{") and body[-1] == r"\end{tabular}"
+    assert tex.count(r"\begin{") == tex.count(r"\end{") == 1
+    assert [ln for ln in body if ln in (r"\toprule", r"\midrule", r"\bottomrule")] == [
+        r"\toprule", r"\midrule", r"\bottomrule"
+    ]  # fmt: skip
+    rows = [ln for ln in body if ln.endswith(r"\\")]
+    assert len(rows) == 3 and len({ln.count("&") for ln in rows}) == 1  # header + 2 rows, equal columns
+    n_cols = len(re.match(r"\\begin\{tabular\}\{(\w+)\}", body[0]).group(1))
+    assert rows[0].count("&") == n_cols - 1
+    assert not re.search(r"(?<!\\)_", "\n".join(body))  # every underscore escaped
+    assert r"deli\_fisher & \textbf{7.200} $\pm$ 0.200 & \textbf{1.500} $\pm$ 0.500" in tex
+    for ln in body:
+        assert ln.count("{") - ln.count(r"\{") == ln.count("}") - ln.count(r"\}")
+        assert ln.count("$") % 2 == 0
+
+
+def test_csv_holds_the_unrounded_numbers(hand, tmp_path):
+    t = build(hand, baseline="fisher")
+    paths = table.write_table(t, tmp_path)
+    assert sorted(p.name for p in paths) == ["table.csv", "table.md", "table.tex"]
+    df = pd.read_csv(tmp_path / "table.csv").set_index("method")
+    assert df.loc["deli_fisher", "inception_score_mean"] == pytest.approx(7.2, abs=1e-12)
+    assert df.loc["fisher", "ddm_std"] == pytest.approx(1.0, abs=1e-12)
+    assert df.loc["deli_fisher", "p_value"] == pytest.approx(t.significance["deli_fisher"][0])
+
+
+def test_bootstrap_ci_of_the_difference(hand):
+    t = build(hand, baseline="fisher", test="bootstrap")
+    lo, hi = t.significance["deli_fisher"]
+    assert lo <= 1.0 <= hi and lo > 0  # every resampled deli mean (≥ 7.0) beats every fisher mean (≤ 6.4)
+    assert (lo, hi) == build(hand, baseline="fisher", test="bootstrap").significance["deli_fisher"]
+    assert "]*" in t.markdown()
+
+
+def test_welch_is_undefined_without_spread_or_seeds():
+    assert table.welch_p([1.0], [1.0, 2.0]) is None
+    assert table.welch_p([1.0, 1.0], [2.0, 2.0]) is None
+    assert table.welch_p([1.0, 2.0, 4.0], [0.0, 1.0]) == pytest.approx(welch_by_hand([1, 2, 4], [0, 1]))
+
+
+def test_selection_by_method_search_tag_and_baseline(hand):
+    t = build(hand, methods=["fisher", "deli_fisher"], baseline="deli_fisher", test_metric="ddm")
+    assert t.labels == ["fisher", "deli_fisher"] and "fisher" in t.significance
+    assert t.significance["fisher"][0] == pytest.approx(welch_by_hand(HAND["fisher"][1], HAND["deli_fisher"][1]))
+    assert build(hand, tags={"group": "b"}).labels == ["deli_fisher"]
+    assert build(hand, searches=["fisher-hand"]).labels == ["fisher"]
+    for kwargs, needle in [
+        ({"methods": ["wgan"]}, "unknown method"),
+        ({"experiments": ["nope"]}, "unknown MLflow experiment"),
+        ({"searches": ["nope"]}, "unknown search"),
+        ({"baseline": "wgan"}, "unknown baseline"),
+        ({"metrics": ["fid"]}, "no final scores for fid"),
+    ]:
+        with pytest.raises(ReportError, match=needle):
+            build(hand, **kwargs)
+
+
+def test_scores_from_different_feature_paths_are_never_mixed(hand):
+    with pytest.raises(ReportError, match="different feature paths"):
+        build(hand, experiments=["mixed"])
+
+
+def test_table_cli_writes_files_and_rejects_bad_input(hand, tmp_path, capsys):
+    out = str(tmp_path / "t")
+    assert table.main(["--mlflow-uri", hand, "--experiment", "hand", "--format", "latex", "--out", out]) == 0
+    assert r"\toprule" in capsys.readouterr().out and (tmp_path / "t" / "table.tex").is_file()
+    missing = tmp_path / "none" / "mlflow.db"
+    for argv in (["--experiment", "nope"], ["--method", "wgan"], ["--tag", "oops"]):
+        assert table.main(["--mlflow-uri", hand, *argv]) == 2
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert len(err) == 1 and err[0].startswith("error: ")
+    assert table.main(["--mlflow-uri", f"sqlite:///{missing}"]) == 2
+    assert not missing.exists() and not missing.parent.exists()
+
+
+# -- the real search's store ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store(ray_session, tmp_path_factory):
+    return shared_store(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def runs_df(store):
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(store.uri)
+    try:
+        return mlflow.search_runs(experiment_names=[EXPERIMENT], max_results=10_000)
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def test_table_matches_values_read_with_pandas(store, runs_df):
+    t = table.build_table(store.uri, experiments=[EXPERIMENT], baseline="fisher")
+    assert t.test_metric == "ddm"  # the metric the search optimised
+    assert sorted(t.labels) == sorted(METHODS)
+    finals = runs_df[runs_df["tags.role"] == "final"]
+    frame = t.frame().set_index("method")
+    for method in METHODS:
+        mine = finals[finals["tags.method"] == method]
+        assert len(mine) == FINAL_SEEDS
+        for m in ("inception_score", "ddm"):
+            values = mine[f"metrics.final_{m}"]
+            cell = t.cells[(method, m)]
+            assert cell.n == FINAL_SEEDS
+            assert cell.mean == pytest.approx(values.mean(), rel=1e-12)
+            assert cell.std == pytest.approx(values.std(ddof=1), rel=1e-9, abs=1e-15)
+        children = runs_df[(runs_df["tags.method"] == method) & runs_df["tags.role"].isin(["trial", "final"])]
+        assert frame.loc[method, "trials"] == TRIALS == (children["tags.role"] == "trial").sum()
+        assert frame.loc[method, "trial_hours"] == pytest.approx(children["metrics.time_total_s"].sum() / 3600)
+        assert frame.loc[method, "epochs"] == int(mine["params.epochs"].iloc[0])
+        assert frame.loc[method, "feature_path"] == mine["params.feature_path"].iloc[0]
+    deli = finals[finals["tags.method"] == "deli_fisher"]["metrics.final_ddm"]
+    fisher = finals[finals["tags.method"] == "fisher"]["metrics.final_ddm"]
+    assert t.significance["deli_fisher"][0] == pytest.approx(welch_by_hand(deli, fisher), rel=1e-6)
+    assert "deli\\_fisher" in t.latex() and "| deli_fisher |" in t.markdown()
+
+
+def test_plots_are_images_of_the_expected_size(store, tmp_path):
+    paths = plots.make_figures(store.uri, tmp_path, experiments=[EXPERIMENT])
+    stems = {p.stem for p in paths}
+    assert stems == {"curves_inception_score", "curves_ddm", "samples"} | {
+        f"importance_{store.names[m]}" for m in METHODS
+    }
+    for p in paths:
+        assert p.stat().st_size > 1000
+        if p.suffix == ".pdf":
+            assert p.read_bytes()[:5] == b"%PDF-"
+        elif p.stem.startswith(("curves", "importance")):
+            with Image.open(p) as im:
+                assert im.size == (round(plots.FIGSIZE[0] * plots.DPI), round(plots.FIGSIZE[1] * plots.DPI))
+    with Image.open(tmp_path / "samples.png") as im:
+        assert im.size == (round(2.6 * len(METHODS) * plots.DPI), round(3.0 * plots.DPI))
+
+
+def test_curve_figure_has_one_line_per_method_at_the_seed_mean(store, runs_df):
+    from reports.store import client_for, load_searches, row_labels
+
+    searches = load_searches(store.uri, [EXPERIMENT])
+    client = client_for(store.uri)
+    fig = plots.plot_curves(client, searches, row_labels(searches), "ddm")
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == len(METHODS)
+    assert ax.get_xlabel() == "epoch" and "lower is better" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"{lab} (n = {FINAL_SEEDS} seeds)" for lab in row_labels(searches)
+    ]
+    for line, search in zip(lines, searches, strict=True):
+        histories = [
+            [m.value for m in sorted(client.get_metric_history(f.run_id, "ddm"), key=lambda m: m.step)]
+            for f in search.finals
+        ]
+        assert list(line.get_ydata()) == pytest.approx(np.mean(histories, axis=0).tolist())
+
+
+def test_plots_cli_bad_input_is_one_line_exit_2(store, tmp_path, capsys):
+    out = tmp_path / "figs"
+    for argv in (["--experiment", "nope"], ["--method", "wgan"], ["--metrics", "fid"]):
+        assert plots.main(["--mlflow-uri", store.uri, "--out", str(out), *argv]) == 2
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert len(err) == 1 and err[0].startswith("error: "), err
+    assert not out.exists()

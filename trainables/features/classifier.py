@@ -1,0 +1,24 @@
+"""The domain-classifier feature path: logits and penultimate features in one forward pass."""
+
+from __future__ import annotations
+
+import torch
+
+from trainables.data import as_float
+from trainables.features import Embeddings, FeatureExtractor, feature_path
+
+
+class ClassifierFeatures(FeatureExtractor):
+    def __init__(self, model: torch.nn.Module, dataset: str, *, device: str | torch.device = "cpu", batch: int = 500):
+        self.model = model.eval().to(device)
+        self.device, self.batch = device, batch
+        self.path = feature_path("classifier", dataset)
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor) -> Embeddings:
+        logits, feats = [], []
+        for i in range(0, len(x), self.batch):
+            f = self.model.features(as_float(x[i : i + self.batch]).to(self.device))  # penultimate, dropout off
+            feats.append(f.double().cpu())
+            logits.append(self.model.fc(f).double().cpu())
+        return Embeddings(torch.cat(logits), torch.cat(feats))

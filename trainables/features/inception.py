@@ -1,0 +1,96 @@
+"""The Inception-v3 feature path: torch-fidelity's TF-ported network, the one published IS/FID use.
+
+Weights are looked up, in order, at the explicit path (``--inception-weights``), the file named by
+``$GAN_TUNER_INCEPTION_WEIGHTS``, and the torch hub cache (``torch.hub.get_dir()/checkpoints``,
+under torch-fidelity's file name or pytorch-fid's, both converted from the same 2015-12-05 TF
+graph). They are never downloaded: a missing file is one clear error saying where to put it.
+
+Samples cross the boundary as the papers' images do: round((x + 1)·127.5) as uint8, grey repeated to
+three channels; the network resizes to 299 px itself (TF1-compatible bilinear).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from trainables.features import Embeddings, FeatureExtractor
+
+ENV_VAR = "GAN_TUNER_INCEPTION_WEIGHTS"
+HUB_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
+FEATURES = ["2048", "logits_unbiased"]
+
+
+class InceptionWeightsError(ValueError):
+    """One-line, user-facing problem with the Inception-v3 weights."""
+
+
+def hub_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def resolve_weights(explicit: str | os.PathLike | None = None) -> Path:
+    """The weights file to use: explicit path → $GAN_TUNER_INCEPTION_WEIGHTS → torch hub cache."""
+    for source, value in (("--inception-weights", explicit), (f"${ENV_VAR}", os.environ.get(ENV_VAR))):
+        if value:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise InceptionWeightsError(f"{source}: {path} is not a file; point it at {HUB_FILES[0]}")
+            return path
+    for name in HUB_FILES:
+        if (hub_dir() / name).is_file():
+            return hub_dir() / name
+    raise InceptionWeightsError(
+        f"Inception-v3 weights not found (nothing is downloaded): pass --inception-weights FILE, set ${ENV_VAR}, "
+        f"or copy torch-fidelity's {HUB_FILES[0]} into {hub_dir()}/"
+    )
+
+
+def load_inception(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """torch-fidelity's FeatureExtractorInceptionV3 with the weights at ``path``."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    try:  # weights_only first: torch-fidelity's own load unpickles freely, so refuse anything but tensors here
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise InceptionWeightsError(f"{path} is not a readable weights file ({type(e).__name__}); "
+                                    f"use torch-fidelity's {HUB_FILES[0]}") from e  # fmt: skip
+    if not isinstance(state, dict) or "fc.weight" not in state:
+        raise InceptionWeightsError(f"{path} is not an Inception-v3 state dict; use torch-fidelity's {HUB_FILES[0]}")
+    del state
+    try:
+        model = FeatureExtractorInceptionV3("inception-v3-compat", FEATURES, feature_extractor_weights_path=str(path))
+    except RuntimeError as e:  # load_state_dict: missing / unexpected keys or wrong shapes
+        first = str(e).splitlines()[0]
+        raise InceptionWeightsError(f"{path} does not fit torch-fidelity's Inception-v3 ({first})") from e
+    return model.to(device)
+
+
+def to_uint8_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (or uint8 already) → uint8 N×3×H×W, grey repeated to three channels."""
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"Inception-v3 needs N×C×H×W images with 1 or 3 channels, got {tuple(x.shape)}")
+    if x.dtype != torch.uint8:
+        x = torch.round((x.detach().to(torch.float64) + 1.0) * 127.5).clamp_(0, 255).to(torch.uint8)
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+class InceptionFeatures(FeatureExtractor):
+    path = "inception-v3"
+
+    def __init__(self, weights: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",
+                 batch: int = 50):  # fmt: skip
+        self.weights = resolve_weights(weights)
+        self.model = load_inception(self.weights, device)
+        self.device, self.batch = device, batch
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor) -> Embeddings:
+        pool, logits = [], []
+        for i in range(0, len(x), self.batch):
+            f, lg = self.model(to_uint8_rgb(x[i : i + self.batch]).contiguous().to(self.device))
+            pool.append(f.double().cpu())
+            logits.append(lg.double().cpu())
+        return Embeddings(torch.cat(logits), torch.cat(pool))

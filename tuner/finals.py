@@ -1,0 +1,186 @@
+"""Final runs (compare_gan's last phase): the best configuration of a search re-trained with K fresh seeds.
+
+The finals are a second, small Ray Tune run of the same trainable (a grid over seeds, no scheduler, the full
+epoch budget), logged as children of the search's parent MLflow run with ``final=true`` and ``seed`` tags.
+Each final checkpoint is then scored with the paper protocol, in a Ray task with a trial's resources:
+``final_samples`` fresh samples, Inception Score over 10 splits, DDM and every other selected metric,
+logged to the final's run as ``final_<metric>`` (step = the epoch budget). The tables are built from these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import ray
+import torch
+from mlflow.entities import Metric, Param
+from ray import tune
+
+from tuner.mlflow_logging import (
+    ROLE_TAG,
+    SEARCH_TAG,
+    TRIAL_TAG,
+    MLflowTrialLogger,
+    get_or_create_experiment,
+    make_client,
+)
+
+FINAL_TAG = "final"
+FINAL_PREFIX = "final_"
+
+
+def final_seeds(search_seed: int, k: int) -> list[int]:
+    """K seeds that differ from the search's (every search trial uses ``search_seed``)."""
+    return [search_seed + 1 + i for i in range(k)]
+
+
+def evaluate_checkpoint(checkpoint_dir: str, config: dict, n_samples: int) -> dict[str, float]:
+    """Score a trained checkpoint on ``n_samples`` fresh samples with every metric selected in ``config``
+    (per-epoch sample counts and periods do not apply: the final protocol scores all metrics on all samples)."""
+    from trainables.data import load_dataset
+    from trainables.evaluate import evaluator_from_config
+    from trainables.train import GANRun
+    from trainables.trainable import _trial_threads, load_state
+
+    torch.set_num_threads(_trial_threads())
+    device = "cuda" if torch.cuda.is_available() and config.get("use_cuda", True) else "cpu"
+    config = {**config, "eval_samples": n_samples, "metric_samples": {}, "metric_every": {}}
+    data = load_dataset(config["dataset"], config.get("data_root"))
+    run = GANRun(config, data, device)
+    state = load_state(checkpoint_dir)
+    run.load_state_dict(state)  # also restores the RNG: the samples are reproducible
+    evaluator = evaluator_from_config(config, data, device)
+    return evaluator(run.sample(n_samples), int(state["epoch"]), final=True)
+
+
+@ray.remote
+def _evaluate_remote(checkpoint: tune.Checkpoint, config: dict, n_samples: int) -> dict[str, float]:
+    with checkpoint.as_directory() as d:
+        return evaluate_checkpoint(d, config, n_samples)
+
+
+@dataclass
+class FinalRun:
+    seed: int
+    run_id: str | None
+    end_state: str  # completed | diverged | errored | evaluation failed
+    metrics: dict[str, float]  # paper-protocol scores; empty unless completed
+
+
+def best_config(results: tune.ResultGrid, metric: str, mode: str) -> dict | None:
+    try:
+        return dict(results.get_best_result(metric, mode, scope="all").config)
+    except RuntimeError:  # no trial reported the metric
+        return None
+
+
+def run_finals(
+    args: argparse.Namespace,
+    results: tune.ResultGrid,
+    *,
+    mode: str,
+    search_name: str,
+    experiment: str,
+    mlflow_uri: str,
+    parent_run_id: str | None,
+    storage: str,
+) -> list[FinalRun]:
+    """Train the best configuration of ``results`` with ``args.final_seeds`` seeds and score each final run."""
+    config = best_config(results, args.metric, mode)
+    if config is None:
+        print(f"finals skipped: no trial reported {args.metric}")
+        return []
+    config.pop("inject_fault", None)  # test-only faults of the search must not follow its best config
+    seeds = final_seeds(args.seed, args.final_seeds)
+    print(f"\nfinals: best configuration × seeds {seeds}, {args.epochs} epochs, {args.final_samples} samples scored")
+    logger = MLflowTrialLogger(
+        mlflow_uri,
+        experiment,
+        args.epochs,
+        tags={"method": args.method, "dataset": args.dataset, SEARCH_TAG: search_name, ROLE_TAG: "final",
+              FINAL_TAG: "true"},
+        parent_run_id=parent_run_id,
+        sample_every=args.sample_every,
+        tag_keys=("seed",),
+        run_name_format="final seed={seed}",
+    )  # fmt: skip
+    from trainables.trainable import train_gan
+
+    resources = {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
+    tuner = tune.Tuner(
+        tune.with_resources(train_gan, resources),
+        param_space={**config, "epochs": args.epochs, "seed": tune.grid_search(seeds)},
+        tune_config=tune.TuneConfig(metric=args.metric, mode=mode, max_concurrent_trials=args.concurrency),
+        run_config=tune.RunConfig(
+            name=f"{search_name}-finals",
+            storage_path=storage,
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            failure_config=tune.FailureConfig(max_failures=2),
+            callbacks=[logger],
+            verbose=0,
+        ),
+    )
+    final_results = tuner.fit()
+
+    # Score every completed final in parallel, each a task with a trial's resources (a GPU where trials had one).
+    pending, finals = {}, []
+    for r in final_results:
+        seed = int(r.config["seed"])
+        state = "errored" if r.error else "diverged" if (r.metrics or {}).get("diverged") else "completed"
+        finals.append(FinalRun(seed, None, state, {}))
+        if state == "completed" and r.checkpoint is not None:
+            task = _evaluate_remote.options(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)
+            pending[len(finals) - 1] = (task.remote(r.checkpoint, r.config, args.final_samples), r.metrics["trial_id"])
+    client = make_client(mlflow_uri)
+    experiment_id = get_or_create_experiment(client, experiment)
+    for i, (ref, trial_id) in pending.items():
+        try:
+            finals[i].metrics = ray.get(ref)
+        except ray.exceptions.RayError as e:  # one unscorable final must not cost the others
+            finals[i].end_state = "evaluation failed"
+            print(f"warning: final seed {finals[i].seed} could not be scored: {str(e).splitlines()[0]}", flush=True)
+            continue
+        found = client.search_runs([experiment_id], f"tags.{TRIAL_TAG} = '{trial_id}'", max_results=1)
+        if found:
+            finals[i].run_id = found[0].info.run_id
+            log_final_metrics(client, finals[i].run_id, finals[i].metrics, args.epochs, args.final_samples)
+    summary = summarise(finals)
+    if parent_run_id and summary:
+        ts = int(time.time() * 1000)
+        # "finals.mean.ddm", not "final_ddm_mean": a final run's own "final_inception_score_std" is a split std.
+        stats = [(f"finals.{stat}.{k}", v) for k, s in summary.items() for stat, v in s.items() if math.isfinite(v)]
+        metrics = [Metric(key, v, ts, 0) for key, v in stats]
+        client.log_batch(parent_run_id, metrics=metrics)
+    print_summary(finals, summary)
+    return finals
+
+
+def log_final_metrics(client, run_id: str, metrics: dict[str, float], epoch: int, n_samples: int) -> None:
+    ts = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(f"{FINAL_PREFIX}{k}", float(v), ts, epoch) for k, v in metrics.items()],
+        params=[Param("final_samples", str(n_samples))],
+    )
+
+
+def summarise(finals: list[FinalRun]) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation (ddof = 1, as the tables report) of each score over completed seeds."""
+    scored = [f.metrics for f in finals if f.metrics]
+    out = {}
+    for k in sorted({k for m in scored for k in m}):
+        v = np.array([m[k] for m in scored if k in m], dtype=np.float64)
+        out[k] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else math.nan}
+    return out
+
+
+def print_summary(finals: list[FinalRun], summary: dict[str, dict[str, float]]) -> None:
+    lost = [f"seed {f.seed} {f.end_state}" for f in finals if f.end_state != "completed"]
+    n = sum(1 for f in finals if f.metrics)
+    print(f"finals: {n}/{len(finals)} seeds scored" + (f" ({', '.join(lost)})" if lost else ""))
+    for k, s in summary.items():
+        print(f"  {k}: {s['mean']:.4f} ± {s['std']:.4f}")
