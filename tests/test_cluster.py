@@ -101,3 +101,30 @@ def test_search_spreads_fractional_gpu_trials_over_two_nodes(tmp_path):
     assert len(list((tmp_path / "shared" / "cl").glob("train_gan_*/checkpoint_*"))) == 4
     # The server, started as the README says, listens on loopback only.
     assert server_sockets and all(is_loopback(s[2]) for s in server_sockets), server_sockets
+
+
+def test_amp_runs_the_networks_in_bfloat16(tmp_path):
+    """``--amp`` puts the forward passes under bfloat16 autocast (on CPU here; CUDA on a GPU node) and the
+    training stays finite; without it everything is float32."""
+    import torch
+
+    from tests.conftest import search_args
+    from trainables.data import load_dataset
+    from trainables.train import GANRun
+    from tuner.search import trial_config, validate
+
+    dtypes = {}
+    for amp in (False, True):
+        argv = ["fisher", "--width", "4", "--batch-size", "32", "--train-limit", "64", *(["--amp"] if amp else [])]
+        args = search_args(tmp_path, *argv)
+        validate(args)
+        config = {**trial_config(args), "rho": 1e-6, "lr": 2e-4, "n_critic": 2}
+        assert config["amp"] is amp
+        run = GANRun(config, load_dataset("mnist5k"), "cpu")
+        first = next(m for m in run.critic.modules() if isinstance(m, torch.nn.Conv2d))
+        dtypes[amp] = seen = set()
+        first.register_forward_hook(lambda module, inputs, output, seen=seen: seen.add(output.dtype))
+        stats = run.train_epoch()
+        assert torch.isfinite(torch.tensor([stats.loss_d, stats.loss_g])).all()
+        assert all(p.dtype == torch.float32 for p in run.generator.parameters())  # master weights stay fp32
+    assert dtypes == {False: {torch.float32}, True: {torch.bfloat16}}

@@ -125,7 +125,7 @@ def test_killed_driver_resumes_without_rerunning_or_duplicating(tmp_path):
     is part-way, then ``--resume``: finished trials are not re-run, every trial keeps one MLflow run with each
     epoch logged once, and the Optuna study ends with every trial."""
     db = tmp_path / "mlflow.db"
-    argv = ["fisher", "--trials", "4", "--epochs", "3", "--grace-period", "3", "--concurrency", "2", *TINY]
+    argv = ["fisher", "--trials", "3", "--epochs", "2", "--grace-period", "2", "--concurrency", "2", *TINY]
     argv += ["--name", "k1", "--storage", "rr", "--mlflow-uri", f"sqlite:///{db}"]
     driver = subprocess.Popen(
         [sys.executable, "-m", "tuner.search", *argv],
@@ -154,25 +154,25 @@ def test_killed_driver_resumes_without_rerunning_or_duplicating(tmp_path):
 
     proc = run_cli("fisher", "--name", "k1", "--storage", "rr", "--resume", cwd=tmp_path, timeout=420)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "4 trials (0 errored)" in proc.stdout, proc.stdout[-2000:]
+    assert "3 trials (0 errored)" in proc.stdout, proc.stdout[-2000:]
 
     after = _checkpoints(tmp_path / "rr" / "k1")
-    assert len(after) == 4
+    assert len(after) == 3
     for tid in done:  # 0 completed trials re-run: not one epoch trained again (no checkpoint written)...
         assert before[tid] and after[tid] == before[tid], (tid, before, after)
     runs = trial_runs(client, "k1")  # ...and no duplicate MLflow runs or epochs
     assert set(runs) == set(after)
     for tid, run in runs.items():
         assert run.info.status == "FINISHED" and run.data.tags["end_state"] == "completed", tid
-        assert epochs_logged(client, run.info.run_id) == [1, 2, 3], tid
+        assert epochs_logged(client, run.info.run_id) == [1, 2], tid
         if tid in done:
             history = client.get_metric_history(run.info.run_id, "loss_d")
             assert all(m.timestamp < killed_at for m in history), "a finished trial logged again after resume"
     exp = client.get_experiment_by_name("k1")
     assert len(client.search_runs([exp.experiment_id], "tags.role = 'search'")) == 1
-    # The Optuna study continued in its database: the same study holds all four finished trials.
+    # The Optuna study continued in its database: the same study holds all three finished trials.
     study = optuna.load_study(study_name="k1", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
-    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 4
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 3
 
 
 def test_mlflow_unreachable_at_start_fails_before_training(tmp_path):
@@ -233,3 +233,39 @@ def test_mlflow_dropping_mid_search_loses_nothing(tmp_path, ray_session, monkeyp
                 assert len(client.get_metric_history(run.info.run_id, key)) == 3, key
         params = json.loads(json.dumps(runs[next(iter(runs))].data.params))
         assert params["method"] == "fisher" and "lr" in params
+
+
+def test_kept_records_replay_in_a_later_client_exactly_once(tmp_path):
+    """A driver that dies while MLflow is down leaves its records on disk; the next client on the store sends
+    them, reusing a run a resumed search already made (same ``ray_trial_id``) instead of duplicating it, and a
+    replay repeated after a crash mid-way (the spool not yet rewritten) adds nothing."""
+    from mlflow.entities import Metric
+
+    from tuner.mlflow_resilient import ResilientMlflowClient
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    experiment = MlflowClient(store).create_experiment("spool")
+    existing = MlflowClient(store).create_run(experiment, tags={"ray_trial_id": "t1"}).info.run_id
+    spool = tmp_path / "spool"
+
+    down = ResilientMlflowClient(f"http://127.0.0.1:{free_port()}", spool_dir=spool, attempts=1, log=lambda m: None)
+    for tid in ("t1", "t2"):  # t1 exists in the store already; t2 does not
+        run = down.create_run(experiment, tags={"ray_trial_id": tid, "role": "trial"}, run_name=tid).info.run_id
+        for epoch in (1, 2):
+            down.log_batch(run, metrics=[Metric("epoch", epoch, 1000 + epoch, epoch), Metric("ddm", 0.5, 1000, epoch)])
+        down.set_terminated(run, "FINISHED")
+    assert down.offline and len(down.spool) == 8  # 2 runs: created, 2 epochs logged, ended
+    kept = (spool / "pending.jsonl").read_text()
+
+    later = ResilientMlflowClient(store, spool_dir=spool, log=lambda m: None)  # replays on creation
+    assert not (spool / "pending.jsonl").exists()
+    (spool / "pending.jsonl").write_text(kept)  # as if the first replay died before clearing the spool
+    assert later.flush() == 0
+
+    reader = MlflowClient(store)
+    runs = reader.search_runs([experiment])
+    assert sorted(r.data.tags["ray_trial_id"] for r in runs) == ["t1", "t2"]
+    assert existing in {r.info.run_id for r in runs}
+    for r in runs:
+        assert epochs_logged(reader, r.info.run_id) == [1, 2] and r.info.status == "FINISHED"
+        assert len(reader.get_metric_history(r.info.run_id, "ddm")) == 2

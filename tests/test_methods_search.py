@@ -88,6 +88,18 @@ def test_image_only_methods_are_refused_on_ring8(tmp_path):
         validate(search_args(tmp_path, "dcgan_rf", "--dataset", "ring8"))
 
 
+def test_train_limit_takes_an_evenly_spaced_subset_and_is_validated(tmp_path):
+    from trainables.data import load_dataset
+    from trainables.train import training_subset
+
+    data = load_dataset("mnist5k")  # stored sorted by class: a leading slice would be all zeros
+    subset = training_subset(data.train_y, 100)
+    assert len(subset) == 100 and set(subset.tolist()) == set(range(10))
+    assert training_subset(data.train_y, None) is data.train_y
+    with pytest.raises(UsageError, match="--train-limit"):
+        validate(search_args(tmp_path, "dcgan", "--train-limit", "10"))
+
+
 @pytest.fixture(scope="module")
 def shared_stores(tmp_path_factory):
     """One MLflow/Optuna database and Ray folder for all the searches: creating a fresh MLflow

@@ -56,7 +56,7 @@ def test_short_deli_fisher_training_raises_inception_score():
     from trainables.classifier import load_classifier
     from trainables.evaluate import Evaluator
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # two threads thrash when the suite shares the cores with Ray workers
     data = load_dataset("mnist5k")
     classifier, accuracy = load_classifier("mnist5k")
     assert accuracy >= 0.97
@@ -64,7 +64,7 @@ def test_short_deli_fisher_training_raises_inception_score():
     run = GANRun(config(width=16, batch_size=32, seed=0, lr=1e-3), data)
     evaluate = Evaluator(data, classifier, ("inception_score",))
     scores = []
-    for _ in range(4):
+    for _ in range(3):
         run.train_epoch()
         scores.append(evaluate(run.sample(1000))["inception_score"])
     assert max(scores[1:]) > scores[0] + 0.5, scores

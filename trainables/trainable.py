@@ -15,7 +15,6 @@ from pathlib import Path
 
 import torch
 from ray import tune
-from torchvision.utils import save_image
 
 from trainables.data import load_dataset
 from trainables.evaluate import evaluator_from_config
@@ -50,8 +49,24 @@ def _trial_threads() -> int:
     return max(1, int(math.ceil(cpus)))
 
 
+def _trial_device(config: dict) -> str:
+    """CUDA when Ray gave this trial a GPU (a fraction counts) and one is visible, else the CPU: a trial that
+    asked for no GPU never lands on one by accident, and the same code runs on both."""
+    if not config.get("use_cuda", True) or not torch.cuda.is_available():
+        return "cpu"
+    try:
+        import ray
+
+        gpus = ray.get_runtime_context().get_assigned_resources().get("GPU", 0) if ray.is_initialized() else 1
+    except Exception:
+        gpus = 1  # outside Ray: a visible GPU is ours
+    return "cuda" if gpus > 0 else "cpu"
+
+
 def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 8) -> None:
     if samples.ndim == 4:
+        from torchvision.utils import save_image  # imported on first use: ~1.3 s per trial process otherwise
+
         save_image(samples[: nrow * nrow], path, nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
@@ -131,7 +146,7 @@ def inject_faults(config: dict, run: GANRun, when: str) -> None:
 
 def train_gan(config: dict) -> None:
     torch.set_num_threads(_trial_threads())
-    device = "cuda" if torch.cuda.is_available() and config.get("use_cuda", True) else "cpu"
+    device = _trial_device(config)
     data = load_dataset(config["dataset"], config.get("data_root"))
     run = GANRun(config, data, device)
     # Loads the classifier / Inception only when a selected metric embeds samples.
@@ -147,6 +162,8 @@ def train_gan(config: dict) -> None:
         run.load_state_dict(newer)
         if "result" in newer:  # tell Tune (and so ASHA, TPE, MLflow) where the trial really is
             tune.report(newer["result"])
+            if newer["result"].get("diverged"):
+                return
 
     while run.epoch < epochs:
         inject_faults(config, run, "before_epoch")

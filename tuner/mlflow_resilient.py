@@ -4,9 +4,10 @@
 with a transient error (connection refused, timeout, 5xx, a locked sqlite file) is retried a few
 times; if the store is still down, *writes* (metrics, params, tags, run status, artifacts, new runs)
 are appended to a durable spool on local disk and replayed, in order, once the store answers again
-(it is probed at most every ``probe_every`` seconds, default ``$GAN_TUNER_MLFLOW_PROBE_S`` or 10,
-never on every call). The spool also outlives
-the driver: the next client on the same tracking URI replays what a killed driver left behind.
+(it is probed at most every ``probe_every`` seconds, default ``$GAN_TUNER_MLFLOW_PROBE_S`` or 10, never
+on every call). The spool outlives the driver: the next client on the same tracking URI (a ``--resume``,
+the next search, or ``python -m tuner.mlflow_resilient URI``) replays what a killed driver left behind.
+It lives in ``$GAN_TUNER_MLFLOW_SPOOL`` or ``$GAN_TUNER_CACHE/mlflow-spool``, one folder per URI.
 
 No duplicates on replay: metrics keep their original timestamps (MLflow ignores an exact
 (key, value, timestamp, step) repeat), params and tags are idempotent, and a run created while
@@ -16,8 +17,6 @@ after the run was already made by a resumed search (matched by its ``ray_trial_i
 Reads cannot wait: while offline ``search_runs`` and ``get_metric_history`` answer empty (the logger
 then creates a run whose creation is reconciled by tag on replay); other reads raise
 ``MlflowUnavailable``.
-
-``python -m tuner.mlflow_resilient URI`` replays a spool by hand.
 """
 
 from __future__ import annotations

@@ -90,7 +90,10 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, num_gpus: 
             ray.init(address=resolved, **common)
         except (ConnectionError, RuntimeError) as e:  # e.g. a missing or wrong auth token
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise RayJoinError(f"--address {address}: cannot join the Ray cluster: {first}") from e
+            raise RayJoinError(
+                f"--address {address}: cannot join the Ray cluster ({first}); on this machine set RAY_AUTH_MODE=token "
+                "and the cluster's token (RAY_AUTH_TOKEN or ~/.ray/auth_token), and use the same Ray version"
+            ) from e
         return
     os.environ[LOCAL_ONLY_ENV] = "0"
     from ray._private import ray_constants

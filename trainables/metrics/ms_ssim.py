@@ -12,11 +12,17 @@ are not comparable with full-resolution 5-scale numbers such as paper 003's Cele
 from __future__ import annotations
 
 import torch
-from torchmetrics.functional.image import multiscale_structural_similarity_index_measure as _ms_ssim
 
 STANDARD_BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 SCALES = 3
 SIGMA = 0.8
+
+
+def _ms_ssim():
+    """torchmetrics, imported on first use: it costs ~1.5 s, paid by every trial process otherwise."""
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
+    return multiscale_structural_similarity_index_measure
 
 
 def betas(scales: int = SCALES) -> tuple[float, ...]:
@@ -47,7 +53,7 @@ def ms_ssim_pairs(a: torch.Tensor, b: torch.Tensor, *, scales: int = SCALES, sig
     for i in range(0, len(a), batch):
         x = ((a[i : i + batch].to(torch.float64) + 1) / 2).clamp(0, 1)
         y = ((b[i : i + batch].to(torch.float64) + 1) / 2).clamp(0, 1)
-        out.append(_ms_ssim(x, y, kernel_size=window(sigma), sigma=sigma, betas=betas(scales), data_range=1.0,
+        out.append(_ms_ssim()(x, y, kernel_size=window(sigma), sigma=sigma, betas=betas(scales), data_range=1.0,
                             reduction="none", normalize="relu"))  # fmt: skip
     return torch.cat(out)
 

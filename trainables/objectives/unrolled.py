@@ -61,10 +61,11 @@ class UnrolledObjective(VanillaObjective):
                     raise ValueError(f"unrolling supports Adam and plain SGD, not {type(self.optimizer).__name__}")
         return new
 
-    def _initial_moments(self, params: Params) -> dict:
+    def _initial_moments(self, live: dict[str, nn.Parameter]) -> dict:
+        """Adam's (m, v, steps taken) per parameter, read from the critic optimiser without copying."""
         moments = {}
-        for (n, p), live in zip(params.items(), self._live, strict=True):
-            state = self.optimizer.state.get(live, {})
+        for n, p in live.items():
+            state = self.optimizer.state.get(p, {})
             if "exp_avg" in state:
                 moments[n] = (state["exp_avg"].detach(), state["exp_avg_sq"].detach(), float(state["step"]))
             else:  # the critic has not stepped yet: Adam starts from zero moments
@@ -78,13 +79,12 @@ class UnrolledObjective(VanillaObjective):
         if self.optimizer is None:
             raise RuntimeError("UnrolledObjective.bind(critic, optimizer) must be called before training")
         trainable = {n: p for n, p in critic.named_parameters() if p.requires_grad}
-        self._live = list(trainable.values())
         # Detached leaves: G's loss must not send gradients into the real critic's .grad.
         params = {n: p.detach().requires_grad_(True) for n, p in trainable.items()}
         frozen = {n: p for n, p in critic.named_parameters() if not p.requires_grad}
         # Copies, so batch-norm running statistics of the real critic are untouched.
         buffers = {n: b.clone() for n, b in critic.named_buffers()}
-        moments = self._initial_moments(params)
+        moments = self._initial_moments(trainable)
         for t in range(self.unroll_steps):
             full = {**params, **frozen, **buffers}
             f_real = functional_call(critic, full, (real,))
