@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="mnist5k", help=f"dataset: {', '.join(dataset_names())} (default mnist5k)")
     p.add_argument("--data-root", default=None, help="folder holding real datasets (never downloaded)")
     p.add_argument("--trials", type=int, default=64, help="number of trials (default 64)")
-    p.add_argument("--epochs", type=int, default=8, help="max epochs per trial, ASHA's budget (default 8)")
+    p.add_argument("--epochs", type=int, default=4, help="max epochs per trial, ASHA's budget (default 4)")
     p.add_argument("--grace-period", type=int, default=1, help="ASHA: epochs before a trial can be stopped")
     p.add_argument("--reduction-factor", type=float, default=3, help="ASHA reduction factor (default 3)")
     p.add_argument("--concurrency", type=int, default=2, help="trials running at once (default 2)")
@@ -395,6 +395,8 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     # --resume: the stored experiment (finished trials kept, the rest continue), never a fresh Tuner over it.
     resuming = getattr(args, "resume", False)
     tuner = resume.restore(experiment_dir, tune.with_resources(train_gan, resources)) if resuming else None
+    if resuming and (lost := resume.close_lost_runs(client, experiment, name, experiment_dir)):
+        print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
     tuner = tuner or tune.Tuner(
         tune.with_resources(train_gan, resources),
         param_space={**trial_config(args), **search_spaces.space(args.method)},
