@@ -103,3 +103,31 @@ def restore(path: str, trainable) -> tune.Tuner:
     """The stored experiment with its trials: finished ones kept, interrupted and errored ones resumed from
     their last checkpoint (``resume_errored``: a trial whose worker died keeps its epochs)."""
     return tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
+
+
+LOST_STATE = "lost: started just before the driver died, unknown to the resumed search, which ran a new trial"
+
+
+def close_lost_runs(client, experiment: str, search_name: str, path: str) -> int:
+    """Close the MLflow runs of trials the restored experiment does not know.
+
+    Tune snapshots its trial list every few seconds (``snapshot_often``); a trial started after the last
+    snapshot before the driver died is unknown to the restored search, which starts a new trial in its
+    place (its few seconds of work are lost). Its MLflow run would otherwise stay RUNNING forever: it is
+    ended as KILLED, with an ``end_state`` saying why.
+    """
+    from mlflow.entities import RunTag
+    from ray.tune import ExperimentAnalysis
+
+    from tuner.mlflow_logging import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
+
+    known = {t.trial_id for t in ExperimentAnalysis(path).trials}
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return 0
+    running = f"tags.{SEARCH_TAG} = '{search_name}' and tags.{ROLE_TAG} = 'trial' and attributes.status = 'RUNNING'"
+    lost = [r for r in client.search_runs([exp.experiment_id], running) if r.data.tags.get(TRIAL_TAG) not in known]
+    for run in lost:
+        client.log_batch(run.info.run_id, tags=[RunTag("end_state", LOST_STATE)])
+        client.set_terminated(run.info.run_id, "KILLED")
+    return len(lost)
