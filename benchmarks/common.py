@@ -17,7 +17,7 @@ from trainables.data import load_dataset
 from trainables.evaluate import evaluator_from_config
 from trainables.train import GANRun
 from trainables.trainable import SAMPLES_FILE, STATE_FILE, save_sample_grid
-from tuner.search import build_parser, trial_config, validate
+from tuner.cli import build_parser, trial_config, validate
 
 
 def add_scale_args(p: argparse.ArgumentParser, width: int = 32, train_limit: int | None = None) -> None:

@@ -1,11 +1,14 @@
 """How much of the machine a trial uses, and how much of an epoch the metrics take.
 
-    python benchmarks/efficiency.py [--width 32] [--train-limit N] [--threads all] [--epochs 3]
+    python benchmarks/efficiency.py [--width 32] [--widths 32,64,128] [--threads 2] [--epochs 3]
 
 1. Achieved FLOP/s of the training phase (``GANRun.train_epoch``: every critic and generator step,
    forward and backward) against the machine's fp32 matmul peak, measured in the same run: the FLOPs of
    one epoch are counted with ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and matmuls,
    forward and backward), the epoch is then timed without the counter. Goal: ≥ 85 % of peak.
+   Side by side, per width: a bare DCGAN step (the same 28 px nets, one critic and one generator step
+   of the plain GAN loss with Adam, no framework around it) — the ceiling the trainable's loop can reach
+   with these convolution sizes — and the trainable's training epoch as a share of it.
 2. The metric phase's share of an epoch (sampling + scoring vs training + checkpoint) at the CLI's
    default settings (width 32, 1,000 scored samples, the full training set). Goal: ≤ 20 %.
 """
@@ -17,10 +20,13 @@ import os
 import time
 
 import torch
+import torch.nn.functional as F
 from common import add_scale_args, bare_epochs, config_from, median_after_first
 from torch.utils.flop_counter import FlopCounterMode
 
 from trainables.data import load_dataset
+from trainables.nets import NetOptions
+from trainables.nets.dcgan import Critic28, Generator28
 from trainables.train import GANRun
 
 
@@ -39,20 +45,49 @@ def matmul_peak(threads: int, seconds: float = 2.0) -> tuple[float, int]:
     return best
 
 
-def training_flops(config: dict, threads: int, epochs: int) -> tuple[float, float]:
-    """(FLOPs of one training epoch, median seconds of a training epoch)."""
-    torch.set_num_threads(threads)
-    data = load_dataset(config["dataset"], config.get("data_root"))
-    run = GANRun(config, data, "cpu")
+def flops_and_seconds(step, repeats: int) -> tuple[float, float]:
+    """(FLOPs of one call of ``step``, median seconds per call after a warm-up call)."""
+    step()
     with FlopCounterMode(display=False) as counter:
-        run.train_epoch()
-    flops = counter.get_total_flops()
+        step()
     times = []
-    for _ in range(epochs):
+    for _ in range(repeats):
         start = time.perf_counter()
-        run.train_epoch()
+        step()
         times.append(time.perf_counter() - start)
-    return float(flops), median_after_first(times)
+    return float(counter.get_total_flops()), median_after_first(times)
+
+
+def training_epoch(config: dict, threads: int, epochs: int) -> tuple[float, float]:
+    """The trainable's training phase: (FLOPs, median seconds) of one ``GANRun.train_epoch``."""
+    torch.set_num_threads(threads)
+    run = GANRun(config, load_dataset(config["dataset"], config.get("data_root")), "cpu")
+    return flops_and_seconds(run.train_epoch, epochs)
+
+
+def bare_dcgan_step(width: int, batch: int, threads: int, repeats: int = 30) -> tuple[float, float]:
+    """A plain PyTorch DCGAN step on 28 px images: (FLOPs, median seconds)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    opt = NetOptions(z_dim=100, width=width)
+    cl = torch.channels_last
+    g, d = Generator28(1, opt).to(memory_format=cl), Critic28(1, opt).to(memory_format=cl)
+    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999), fused=True)
+    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999), fused=True)
+    real = torch.rand(batch, 1, 28, 28).mul(2).sub(1).contiguous(memory_format=cl)
+
+    def step() -> None:
+        with torch.no_grad():
+            fake = g(torch.randn(batch, 100))
+        loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        F.softplus(-d(g(torch.randn(batch, 100)))).mean().backward()
+        opt_g.step()
+
+    return flops_and_seconds(step, repeats)
 
 
 def main() -> None:
@@ -60,24 +95,34 @@ def main() -> None:
     add_scale_args(p)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--epochs", type=int, default=3, help="timed training epochs (first left out when > 1)")
+    p.add_argument("--widths", default="32,64,128", help="widths of the FLOP/s comparison (first: CLI default)")
     a = p.parse_args()
-    config = config_from(a)
 
     peak, n = matmul_peak(a.threads)
-    flops, seconds = training_flops(config, a.threads, a.epochs)
+    rows = []
+    for width in (int(w) for w in a.widths.split(",")):
+        config = config_from(argparse.Namespace(**{**vars(a), "width": width}))
+        bare_flops, bare_s = bare_dcgan_step(width, a.batch_size, a.threads)
+        flops, seconds = training_epoch(config, a.threads, a.epochs)
+        rows.append((width, bare_flops / bare_s, flops / seconds, flops / 1e9, seconds))
     peak_after, _ = matmul_peak(a.threads)  # again after training: load on the machine may have moved
     peak = max(peak, peak_after)
-    achieved = flops / seconds
-    print(f"{a.method} on {a.dataset}, width {a.width}, batch {a.batch_size}, {a.threads} threads")
-    print(f"fp32 matmul peak        : {peak / 1e9:8.2f} GFLOP/s (n = {n}, best before/after training)")
-    print(f"training epoch          : {flops / 1e9:8.2f} GFLOP in {seconds:.2f} s")
-    print(f"training achieved       : {achieved / 1e9:8.2f} GFLOP/s = {achieved / peak:.1%} of peak (goal >= 85 %)")
 
+    print(f"{a.method} on {a.dataset}, batch {a.batch_size}, {a.threads} threads")
+    print(f"fp32 matmul peak: {peak / 1e9:.1f} GFLOP/s (n = {n}, best before/after training)\n")
+    print("| width | bare DCGAN step GFLOP/s | % of peak | trainable epoch | GFLOP/s | % of peak | trainable / bare |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for width, bare, achieved, gflop, seconds in rows:
+        print(f"| {width} | {bare / 1e9:.1f} | {bare / peak:.1%} | {gflop:.0f} GFLOP in {seconds:.2f} s "
+              f"| {achieved / 1e9:.1f} | {achieved / peak:.1%} | {achieved / bare:.2f} |")  # fmt: skip
+    print("(goal: training >= 85 % of peak)\n")
+
+    config = config_from(a)
     times = bare_epochs(config, max(2, a.epochs), a.threads)
     train, metrics, ckpt = (median_after_first(x) for x in (times.train, times.metrics, times.checkpoint))
     share = metrics / (train + metrics + ckpt)
-    print(f"epoch phases            : train {train:.2f} s, metrics {metrics:.2f} s, checkpoint {ckpt:.2f} s")
-    print(f"metric phase share      : {share:.1%} of an epoch (goal <= 20 %; {a.eval_samples} samples scored)")
+    print(f"epoch phases at width {a.width}: train {train:.2f} s, metrics {metrics:.2f} s, checkpoint {ckpt:.2f} s")
+    print(f"metric phase share: {share:.1%} of an epoch (goal <= 20 %; {a.eval_samples} samples scored)")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 
 import search_spaces
 from trainables.trainable import train_gan
+from tuner.cli import build_parser, trial_config, validate
 from tuner.ray_setup import init_ray
-from tuner.search import build_parser, run_search, trial_config, validate
+from tuner.search import run_search
 
 METRIC = "inception_score"
 
@@ -60,8 +61,8 @@ def main() -> None:
             param_space={**trial_config(args), **search_spaces.space(a.method)},
             tune_config=tune.TuneConfig(
                 num_samples=a.trials,
-                max_concurrent_trials=a.concurrency,
-                search_alg=BasicVariantGenerator(random_state=a.seed),
+                # The generator's own limit: Tune ignores max_concurrent_trials for a non-Searcher search_alg.
+                search_alg=BasicVariantGenerator(random_state=a.seed, max_concurrent=a.concurrency),
             ),
             run_config=tune.RunConfig(name="random", storage_path=f"{tmp}/ray", verbose=0),
         )

@@ -42,7 +42,8 @@ class SharedStore:
 
 def shared_store(tmp_path_factory) -> SharedStore:
     if "store" not in _CACHE:
-        from tuner.search import run_search, validate
+        from tuner.cli import validate
+        from tuner.search import run_search
 
         root = tmp_path_factory.mktemp("shared-search")
         results, names = {}, {}

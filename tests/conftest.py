@@ -31,7 +31,7 @@ def ray_session():
 
 def search_args(tmp_path, *argv: str):
     """Parsed CLI arguments for a tiny search writing only under ``tmp_path``."""
-    from tuner.search import build_parser
+    from tuner.cli import build_parser
 
     return build_parser().parse_args(
         [

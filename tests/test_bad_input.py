@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.services import free_port
+from tuner.cli import build_parser
 from tuner.resume import save_args
-from tuner.search import build_parser
 
 # Runs each case in its own forked process, in its own folder, with its own stderr and exit status, after
 # importing the CLI once: an interpreter start costs ~8 s of CPU with torch, Ray and MLflow, 20 cases would
@@ -58,6 +58,7 @@ def cases(data: Path) -> list[tuple[str, list[str], str]]:
         ("unknown method", ["nosuch"], "unknown method 'nosuch'; valid: "),
         ("unknown dataset", ["fisher", "--dataset", "nosuch"], "unknown dataset 'nosuch'; valid: "),
         ("--trials 0", ["fisher", "--trials", "0"], "--trials must be an integer ≥ 1 (got 0)"),
+        ("--g-steps 0", ["fisher", "--g-steps", "0"], "--g-steps must be an integer ≥ 1 (got 0)"),
         ("--epochs 0", ["fisher", "--epochs", "0"], "--epochs must be an integer ≥ 1 (got 0)"),
         ("reduction factor", ["fisher", "--reduction-factor", "1"], "--reduction-factor must be > 1 (got 1.0)"),
         ("negative gpus", ["fisher", "--gpus-per-trial", "-0.5"], "--gpus-per-trial must be ≥ 0 (got -0.5)"),

@@ -111,7 +111,7 @@ def test_amp_runs_the_networks_in_bfloat16(tmp_path):
     from tests.conftest import search_args
     from trainables.data import load_dataset
     from trainables.train import GANRun
-    from tuner.search import trial_config, validate
+    from tuner.cli import trial_config, validate
 
     dtypes = {}
     for amp in (False, True):

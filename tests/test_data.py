@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import pickle
 from pathlib import Path
 
@@ -268,3 +269,33 @@ def test_training_and_classifier_convert_uint8_batches(tmp_path, monkeypatch):
     assert model.logits(data.train_x).shape == (80, 10) and 0 <= accuracy <= 1
     # The uint8 path scores exactly what the float path does.
     assert torch.allclose(model.logits(data.train_x[:8]), model.logits(as_float(data.train_x[:8])))
+
+
+def test_cifar10_refuses_a_pickle_that_would_run_code(tmp_path):
+    """A planted batch naming any callable besides numpy's array reconstruction is refused, not executed."""
+    make_cifar10(tmp_path)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    with open(tmp_path / "cifar-10-batches-py" / "data_batch_2", "wb") as f:
+        pickle.dump({"data": Exploit(), "labels": [0]}, f)
+    with pytest.raises(DataError, match=r"cannot read cifar10.*refusing to load .*system"):
+        load("cifar10", tmp_path)
+    assert not marker.exists()
+
+
+def test_cifar10_reads_python2_protocol_pickles(tmp_path):
+    """The official batches are protocol-2 pickles written by Python 2 numpy (numpy.core.multiarray)."""
+    make_cifar10(tmp_path)
+    expected = load("cifar10", tmp_path)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        path = tmp_path / "cifar-10-batches-py" / name
+        with open(path, "rb") as f:
+            batch = pickle.load(f)
+        # Python 2's numpy named its reconstructor numpy.core.multiarray (numpy 2 keeps a shim there).
+        path.write_bytes(pickle.dumps(batch, protocol=2).replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    got = load("cifar10", tmp_path)
+    assert torch.equal(got.train_x, expected.train_x) and torch.equal(got.test_x, expected.test_x)

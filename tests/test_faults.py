@@ -26,8 +26,9 @@ from ray.tune import ExperimentAnalysis
 
 from tests.services import FlakyProxy, descendants, free_port, mlflow_server, run_cli, stop_group
 from trainables.trainable import STATE_FILE, CheckpointError, load_state
+from tuner.cli import build_parser, validate
 from tuner.resume import LOST_STATE
-from tuner.search import build_parser, run_search, validate
+from tuner.search import run_search
 
 TINY = ("--width", "4", "--eval-samples", "100", "--train-limit", "256", "--batch-size", "32")
 

@@ -116,3 +116,24 @@ def test_bad_finals_and_storage_flags_are_one_line_exit_2(tmp_path, monkeypatch,
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0], lines
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_of_a_finished_search_reruns_and_relogs_nothing(store, finals):
+    """``--resume`` after the search and its finals finished (or died after the last final was scored): no
+    trial or final re-run, no new MLflow run, no second copy of any final score. Runs last in this module:
+    the shared store must come out unchanged for the modules after it."""
+    client, runs = finals
+    exp_id = runs[0].info.experiment_id
+    before = {r.info.run_id for r in client.search_runs([exp_id], "", max_results=1000)}
+    method = "deli_fisher"
+    argv = [method, "--name", store.names[method], "--resume", "--storage", str(store.storage)]
+    assert main(argv + ["--mlflow-uri", store.uri]) == 0
+    after = client.search_runs([exp_id], "", max_results=1000)
+    assert {r.info.run_id for r in after} == before
+    parent = client.search_runs([exp_id], f"tags.role = 'search' and tags.method = '{method}'")[0]
+    assert parent.info.status == "FINISHED"
+    assert len(client.get_metric_history(parent.info.run_id, "finals.mean.ddm")) == 1
+    for r in after:
+        if r.data.tags.get("role") == "final" and r.data.tags["mlflow.parentRunId"] == parent.info.run_id:
+            assert len(client.get_metric_history(r.info.run_id, "final_ddm")) == 1
+            assert len(client.get_metric_history(r.info.run_id, "epoch")) == EPOCHS

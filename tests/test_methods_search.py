@@ -16,7 +16,8 @@ from tests.conftest import search_args
 from trainables.data import dataset_info
 from trainables.nets import NetOptions, build_networks
 from trainables.registry import METHODS, get_method, method_names
-from tuner.search import UsageError, main, run_search, validate
+from tuner.cli import UsageError, validate
+from tuner.search import main, run_search
 
 ISSUE_METHODS = {
     "vanilla", "dcgan", "dcgan_weak", "dcgan_small", "wgan", "wgan_gp", "wgan_hinge", "lsgan", "dragan",

@@ -162,7 +162,7 @@ def test_every_torch_load_is_weights_only_and_nothing_is_evaluated():
 
 def test_code_in_cli_values_stays_text(tmp_path, monkeypatch):
     """Values that look like code are parsed as text (and refused where malformed), never run."""
-    from tuner.search import UsageError, build_parser, parse_faults, parse_metric_map, validate
+    from tuner.cli import UsageError, build_parser, parse_faults, parse_metric_map, validate
 
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "pwned"

@@ -68,3 +68,22 @@ def test_short_deli_fisher_training_raises_inception_score():
         run.train_epoch()
         scores.append(evaluate(run.sample(1000))["inception_score"])
     assert max(scores[1:]) > scores[0] + 0.5, scores
+
+
+def generator_updates(run: GANRun) -> int:
+    return int(run.opt_g.state[next(iter(run.generator.parameters()))]["step"])
+
+
+def test_g_steps_generator_updates_per_critic_round_paper_003_protocol():
+    """256 images / batch 32 = 8 critic steps per epoch, n_critic 2 → 4 rounds; g_steps G updates after each."""
+    from trainables.registry import get_method
+
+    data = small_mnist()
+    once = GANRun(config(), data)
+    twice = GANRun(config(g_steps=2), data)
+    once.train_epoch(), twice.train_epoch()
+    assert (generator_updates(once), generator_updates(twice)) == (4, 8)
+    # Paper 003 §4: WGAN-GP 5 critic steps per G step; the other RFGAN networks two G steps per D step.
+    assert {m: get_method(m).g_steps for m in ("dcgan_rf", "lsgan_rf", "dragan_rf", "wgan_gp_rf", "dcgan")} == {
+        "dcgan_rf": 2, "lsgan_rf": 2, "dragan_rf": 2, "wgan_gp_rf": 1, "dcgan": 1
+    }  # fmt: skip

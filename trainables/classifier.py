@@ -17,7 +17,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from trainables.data import Dataset, as_float, load_dataset
+from trainables.data import Dataset, as_float, data_fingerprint, load_dataset
 
 ARCH_VERSION = 1  # bump when the architecture or training recipe changes: invalidates caches
 TRAIN_SEED = 1234
@@ -100,16 +100,18 @@ def _train_classifier(data: Dataset, epochs: int, batch: int) -> tuple[SmallCNN,
     return model.cpu(), accuracy
 
 
-def classifier_path(dataset: str) -> Path:
-    return cache_dir() / f"classifier-{dataset}-v{ARCH_VERSION}.pt"
+def classifier_path(data: Dataset) -> Path:
+    """Keyed by the training data itself, not just the name: two --data-root copies of a dataset that
+    differ get their own classifier instead of silently sharing the first one trained."""
+    return cache_dir() / f"classifier-{data.info.name}-{data_fingerprint(data.train_x)}-v{ARCH_VERSION}.pt"
 
 
 def load_classifier(dataset: str, data_root: str | None = None) -> tuple[SmallCNN, float]:
     """The cached classifier for ``dataset`` (trained and cached on first use) and its test accuracy."""
-    path = classifier_path(dataset)
+    data = load_dataset(dataset, data_root)
+    path = classifier_path(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):  # concurrent trials must not train it twice
-        data = load_dataset(dataset, data_root)
         if not path.exists():
             model, acc = train_classifier(data)
             tmp = path.with_suffix(".tmp")

@@ -13,6 +13,7 @@ sets keep ``train_x`` as uint8 (a quarter of the memory: CelebA at 64 px is 2.5 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -103,6 +104,14 @@ def split_indices(n: int, test_fraction: float, labels: np.ndarray | None = None
 def to_unit_range(images_uint8: np.ndarray) -> torch.Tensor:
     """uint8 [0, 255] → float32 [-1, 1]; the generators end in tanh."""
     return torch.from_numpy(images_uint8.astype(np.float32) / 127.5 - 1.0)
+
+
+def data_fingerprint(x: torch.Tensor) -> str:
+    """A cheap identity of the training data: shape, dtype and up to 64 evenly spaced samples."""
+    picks = x[:: max(1, len(x) // 64)][:64].contiguous()
+    h = hashlib.sha1(f"{tuple(x.shape)}|{x.dtype}".encode())
+    h.update(picks.cpu().numpy().tobytes())
+    return h.hexdigest()[:12]
 
 
 def as_float(x: torch.Tensor) -> torch.Tensor:

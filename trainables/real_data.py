@@ -178,13 +178,27 @@ def _read_mnist(root: Path) -> Arrays:
 
 
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+# What a CIFAR-10 batch pickle may reference: numpy's array reconstruction and nothing else. A pickle
+# can name any callable; an unrestricted load of a file planted in --data-root would run code.
+_CIFAR_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric")
+    for name in ("_reconstruct", "scalar", "_frombuffer")
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}  # _codecs: bytes in protocol-2 pickles
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _CIFAR_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a CIFAR-10 batch holds only arrays")
+        return super().find_class(module, name)
 
 
 def _cifar_batches(folder: Path, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for name in names:
         with open(folder / name, "rb") as f:
-            batch = pickle.load(f, encoding="latin1")  # the official files are Python 2 pickles
+            batch = _ArrayOnlyUnpickler(f, encoding="latin1").load()  # the official files are Python 2 pickles
         xs.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         ys.append(np.asarray(batch["labels"], dtype=np.int64))
     return np.concatenate(xs), np.concatenate(ys)

@@ -35,6 +35,7 @@ class MethodSpec:
     optimizer: str = "adam"  # adam | rmsprop
     kinds: tuple[str, ...] = ("image", "points")  # dataset kinds the method can train on
     net_options: dict = field(default_factory=dict)  # fixed NetOptions overrides (e.g. no batch norm)
+    g_steps: int = 1  # generator steps after each round of n_critic critic steps (config "g_steps" overrides)
 
 
 # Objective factories: each reads its searched keys from the trial config (the space's defaults()
@@ -99,6 +100,10 @@ NO_BN = {"g_batchnorm": False, "d_batchnorm": False}
 NO_D_BN = {"d_batchnorm": False}  # per-sample gradient penalties / the SAN slicing need batch-independent critics
 RF = {"representative_features": True}
 ONLY_IMAGES = ("image",)  # the RF encoder is a convolutional autoencoder
+# Paper 003 §4: "the WGAN-GP generator is updated once after the discriminator is updated five times.
+# Following the reference code, other networks are trained by updating the generator twice and the
+# discriminator once" (so the discriminator's loss does not vanish).
+RF_G_STEPS = 2
 
 METHODS: dict[str, MethodSpec] = {
     spec.name: spec
@@ -127,11 +132,12 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("deligan", "DeLiGAN: learnable mixture-of-Gaussians latent + non-saturating loss + σ regulariser",
                    "Gurumurthy et al. 2017 (paper 000 §4)", _non_saturating, latent="mixture"),
         MethodSpec("dcgan_rf", "DCGAN with representative features of a frozen pre-trained autoencoder",
-                   "Bang et al. 2018, RFGAN (paper 003)", _non_saturating, kinds=ONLY_IMAGES, net_options=RF),
+                   "Bang et al. 2018, RFGAN (paper 003)", _non_saturating, kinds=ONLY_IMAGES, net_options=RF,
+                   g_steps=RF_G_STEPS),
         MethodSpec("lsgan_rf", "LSGAN with representative features (RFGAN)",
-                   "paper 003", _lsgan, kinds=ONLY_IMAGES, net_options=RF),
+                   "paper 003", _lsgan, kinds=ONLY_IMAGES, net_options=RF, g_steps=RF_G_STEPS),
         MethodSpec("dragan_rf", "DRAGAN with representative features (RFGAN)",
-                   "paper 003", _dragan, kinds=ONLY_IMAGES, net_options={**RF, **NO_D_BN}),
+                   "paper 003", _dragan, kinds=ONLY_IMAGES, net_options={**RF, **NO_D_BN}, g_steps=RF_G_STEPS),
         MethodSpec("wgan_gp_rf", "WGAN-GP with representative features (RFGAN)",
                    "paper 003", _wgan_gp, kinds=ONLY_IMAGES, net_options={**RF, **NO_D_BN}),
         MethodSpec("san", "Slicing Adversarial Network: hinge loss for features, Wasserstein loss for the direction",

@@ -1,8 +1,9 @@
 """One GAN training run, independent of Ray: build from a config, train an epoch, sample, checkpoint.
 
 The loop follows paper 000's Algorithm 1 and is shared by every method: ``n_critic`` critic steps
-(each on a fresh real minibatch), then one generator step that also updates the latent prior's
-parameters (at their own learning rate η′) and adds the prior's regulariser to the G loss.
+(each on a fresh real minibatch), then one generator step (``g_steps``: two for paper 003's RFGAN
+protocol) that also updates the latent prior's parameters (at their own learning rate η′) and adds
+the prior's regulariser to the G loss.
 One epoch = one pass of the critic over the training set, as in the Fisher GAN reference code.
 """
 
@@ -41,7 +42,9 @@ def seed_everything(seed: int) -> None:
 
 def _optimizer(kind: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas)
+        # The fused kernel updates every tensor in one pass instead of ~10 small ops per tensor: the
+        # optimiser step is a visible share of a small GAN's step on CPU. Same update rule, same state.
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     raise ValueError(f"unknown optimizer {kind!r}")
@@ -95,7 +98,11 @@ class GANRun:
 
         opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **self.method.net_options)
         g, d = build_networks(data.info, opts, data)  # data: representative features pre-train on it
-        self.generator, self.critic = g.to(self.device), d.to(self.device)
+        # Image nets run channels-last (NHWC): oneDNN (CPU) and cuDNN tensor cores convolve NHWC without
+        # reordering every activation, ~10 % faster steps on CPU. Values are the same; only strides change.
+        self.memory_format = torch.channels_last if data.info.kind == "image" else torch.contiguous_format
+        self.generator = g.to(self.device, memory_format=self.memory_format)
+        self.critic = d.to(self.device, memory_format=self.memory_format)
         self.prior = build_prior(self.method.latent, opts.z_dim, cfg).to(self.device)
         self.objective = self.method.make_objective(cfg)
 
@@ -112,6 +119,7 @@ class GANRun:
         self.train_x = training_subset(data.train_x, cfg.get("train_limit")).to(self.device)
         self.epoch = 0
         self.amp = bool(cfg.get("amp", False))
+        self.g_steps = int(cfg.get("g_steps") or self.method.g_steps)
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -134,6 +142,7 @@ class GANRun:
         critic_steps = 0
         for b in range(n_batches):
             real = as_float(self.train_x[perm[b * bs : (b + 1) * bs]])  # real sets are stored as uint8
+            real = real.contiguous(memory_format=self.memory_format)
             with torch.no_grad(), self.autocast():
                 fake = self._fake(bs)
             with self.autocast():
@@ -147,7 +156,7 @@ class GANRun:
                 logs.setdefault(k, []).append(v)
             critic_steps += 1
             if critic_steps % self.objective.n_critic == 0:
-                g_losses.append(self._generator_step(real, bs))
+                g_losses += [self._generator_step(real, bs) for _ in range(self.g_steps)]
         if not g_losses:  # tiny datasets: always take at least one generator step per epoch
             g_losses.append(self._generator_step(real, bs))
         self.epoch += 1

@@ -111,50 +111,70 @@ def run_finals(
     from trainables.trainable import train_gan
 
     resources = {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
-    tuner = tune.Tuner(
-        tune.with_resources(train_gan, resources),
-        param_space={**config, "epochs": args.epochs, "seed": tune.grid_search(seeds)},
-        tune_config=tune.TuneConfig(metric=args.metric, mode=mode, max_concurrent_trials=args.concurrency),
-        run_config=tune.RunConfig(
-            name=f"{search_name}-finals",
-            storage_path=storage,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            failure_config=tune.FailureConfig(max_failures=2),
-            callbacks=[logger],
-            verbose=0,
-        ),
-    )
+    trainable = tune.with_resources(train_gan, resources)
+    from tuner import resume
+
+    path = resume.experiment_path(storage, f"{search_name}-finals")
+    if getattr(args, "resume", False) and tune.Tuner.can_restore(path):
+        # The driver died during the finals: finished seeds are kept, the others continue from checkpoints,
+        # and the logger (restored with the experiment) finds their MLflow runs again.
+        print(f"finals: resuming {path}")
+        tuner = resume.restore(path, trainable)
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            param_space={**config, "epochs": args.epochs, "seed": tune.grid_search(seeds)},
+            tune_config=tune.TuneConfig(metric=args.metric, mode=mode, max_concurrent_trials=args.concurrency),
+            run_config=tune.RunConfig(
+                name=f"{search_name}-finals",
+                storage_path=storage,
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                failure_config=tune.FailureConfig(max_failures=2),
+                callbacks=[logger],
+                verbose=0,
+            ),
+        )
     final_results = tuner.fit()
 
     # Score every completed final in parallel, each a task with a trial's resources (a GPU where trials had one).
+    # A final already scored (a resumed search) keeps its logged scores: read back, never logged twice.
+    client = make_client(mlflow_uri)
+    experiment_id = get_or_create_experiment(client, experiment)
     pending, finals = {}, []
     for r in final_results:
         seed = int(r.config["seed"])
         state = "errored" if r.error else "diverged" if (r.metrics or {}).get("diverged") else "completed"
-        finals.append(FinalRun(seed, None, state, {}))
-        if state == "completed" and r.checkpoint is not None:
-            task = _evaluate_remote.options(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)
-            pending[len(finals) - 1] = (task.remote(r.checkpoint, r.config, args.final_samples), r.metrics["trial_id"])
-    client = make_client(mlflow_uri)
-    experiment_id = get_or_create_experiment(client, experiment)
-    for i, (ref, trial_id) in pending.items():
+        final = FinalRun(seed, None, state, {})
+        finals.append(final)
+        if state != "completed" or r.checkpoint is None:
+            continue
+        found = client.search_runs([experiment_id], f"tags.{TRIAL_TAG} = '{r.metrics['trial_id']}'", max_results=1)
+        if found:
+            final.run_id = found[0].info.run_id
+            metrics = found[0].data.metrics
+            if logged := {k[len(FINAL_PREFIX) :]: v for k, v in metrics.items() if k.startswith(FINAL_PREFIX)}:
+                final.metrics = logged
+                continue
+        task = _evaluate_remote.options(num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial)
+        pending[len(finals) - 1] = task.remote(r.checkpoint, r.config, args.final_samples)
+    for i, ref in pending.items():
         try:
             finals[i].metrics = ray.get(ref)
         except ray.exceptions.RayError as e:  # one unscorable final must not cost the others
             finals[i].end_state = "evaluation failed"
             print(f"warning: final seed {finals[i].seed} could not be scored: {str(e).splitlines()[0]}", flush=True)
             continue
-        found = client.search_runs([experiment_id], f"tags.{TRIAL_TAG} = '{trial_id}'", max_results=1)
-        if found:
-            finals[i].run_id = found[0].info.run_id
+        if finals[i].run_id:
             log_final_metrics(client, finals[i].run_id, finals[i].metrics, args.epochs, args.final_samples)
     summary = summarise(finals)
     if parent_run_id and summary:
         ts = int(time.time() * 1000)
         # "finals.mean.ddm", not "final_ddm_mean": a final run's own "final_inception_score_std" is a split std.
         stats = [(f"finals.{stat}.{k}", v) for k, s in summary.items() for stat, v in s.items() if math.isfinite(v)]
-        metrics = [Metric(key, v, ts, 0) for key, v in stats]
-        client.log_batch(parent_run_id, metrics=metrics)
+        logged = client.get_run(parent_run_id).data.metrics
+        metrics = [Metric(key, v, ts, 0) for key, v in stats if logged.get(key) != v]  # a resume adds no copies
+        if metrics:
+            client.log_batch(parent_run_id, metrics=metrics)
     print_summary(finals, summary)
     return finals
 

@@ -14,7 +14,6 @@ Gaussian noise (Vincent et al. 2008), Adam(1e-3), batch 64, 10 epochs within 500
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import replace
@@ -24,7 +23,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from trainables.data import Dataset, DatasetInfo, as_float
+from trainables.data import Dataset, DatasetInfo, as_float, data_fingerprint
 from trainables.nets import Critic, NetOptions, base_builder, maybe_spectral_norm
 
 RF_VERSION = 1  # bump when the autoencoder or its recipe changes: invalidates caches
@@ -73,14 +72,6 @@ class RFCritic(Critic):
         super().train(mode)
         self.encoder.eval()  # frozen means frozen batch-norm statistics too
         return self
-
-
-def data_fingerprint(x: torch.Tensor) -> str:
-    """A cheap identity of the training data: shape, dtype and up to 64 evenly spaced samples."""
-    picks = x[:: max(1, len(x) // 64)][:64].contiguous()
-    h = hashlib.sha1(f"{tuple(x.shape)}|{x.dtype}".encode())
-    h.update(picks.cpu().numpy().tobytes())
-    return h.hexdigest()[:12]
 
 
 def autoencoder_path(info: DatasetInfo, options: NetOptions, data: Dataset) -> Path:

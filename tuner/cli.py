@@ -1,0 +1,313 @@
+"""The command line of ``python -m tuner.search``: the parser, and every check of the arguments that runs
+before anything is started or written (a bad value prints one line and exits with status 2), and the
+fixed per-trial config the arguments give."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from trainables.data import check_data_root, dataset_info, dataset_names, load_dataset
+from trainables.evaluate import check_metrics, default_metrics, metric_modes, metric_names, needs_extractor
+from trainables.features import check_feature_kind, default_feature_kind, feature_path
+from trainables.nets import NetOptions, NetworkError, network_family
+from trainables.registry import get_method, method_names
+from tuner import optuna_storage
+
+# Metrics a search can optimise, and which way is better, from the metric registry: fid, kid, ddm,
+# ddm_relative, ddm_goldberger min; inception_score, precision, recall, density, coverage, modes_covered,
+# high_quality_fraction, parzen_ll max; ms_ssim min (a diversity score: lower = more diverse samples).
+MODES = metric_modes()
+DEFAULT_METRIC = {"image": "inception_score", "points": "modes_covered"}
+
+
+class UsageError(ValueError):
+    """Bad user input: reported as one line on stderr, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints a usage block first; bad input is one line here
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="python -m tuner.search",
+        description="Hyperparameter search for a GAN method with Optuna (TPE) + ASHA on Ray Tune, logged to MLflow.",
+    )
+    p.add_argument("method", nargs="?", help=f"GAN method: {', '.join(method_names())}")
+    p.add_argument("--list", action="store_true", help="list methods and exit")
+    p.add_argument("--dataset", default="mnist5k", help=f"dataset: {', '.join(dataset_names())} (default mnist5k)")
+    p.add_argument("--data-root", default=None, help="folder holding real datasets (never downloaded)")
+    p.add_argument("--trials", type=int, default=64, help="number of trials (default 64)")
+    p.add_argument("--epochs", type=int, default=4, help="max epochs per trial, ASHA's budget (default 4)")
+    p.add_argument("--grace-period", type=int, default=1, help="ASHA: epochs before a trial can be stopped")
+    p.add_argument("--reduction-factor", type=float, default=3, help="ASHA reduction factor (default 3)")
+    p.add_argument("--concurrency", type=int, default=2, help="trials running at once (default 2)")
+    p.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs per trial (default 1)")
+    p.add_argument("--gpus-per-trial", type=float, default=0, help="GPUs per trial, fractions allowed (default 0)")
+    p.add_argument("--metric", default=None, help=f"metric to optimise: {', '.join(MODES)} "
+                   "(default: inception_score for images, modes_covered for points, ddm otherwise)")  # fmt: skip
+    p.add_argument("--metrics", default=None, help=f"metrics reported per epoch: {', '.join(metric_names())} "
+                   "(default: inception_score,ddm for images; ring,ddm for point sets)")  # fmt: skip
+    p.add_argument("--metric-samples", default="", help="per-metric generated-sample counts, e.g. fid=5000,kid=2000 "
+                   "(default: --eval-samples for each)")  # fmt: skip
+    p.add_argument("--metric-every", default="", help="compute expensive metrics every k epochs (and at the last), "
+                   "e.g. fid=5,precision_recall=5 (default 1; the optimised metric must stay at 1)")  # fmt: skip
+    p.add_argument("--features", default=None, choices=["classifier", "inception-v3", "raw"],
+                   help="feature path for IS/DDM/FID/KID/PR: the dataset's classifier (default for images), "
+                   "Inception-v3 (default when --inception-weights is given) or raw (point sets)")  # fmt: skip
+    p.add_argument("--inception-weights", default=None, help="torch-fidelity Inception-v3 weights file (else "
+                   "$GAN_TUNER_INCEPTION_WEIGHTS, else the torch hub cache; never downloaded)")  # fmt: skip
+    p.add_argument("--eval-samples", type=int, default=1000, help="generated samples scored per epoch")
+    p.add_argument("--width", type=int, default=32, help="network width (DCGAN ngf/ndf; default 32 for CPU)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--g-steps", type=int, default=None, help="generator steps per critic round (default: the "
+                   "method's; 2 for the RFGAN methods, as paper 003 trains them)")  # fmt: skip
+    p.add_argument(
+        "--train-limit",
+        type=int,
+        default=None,
+        help="train on at most N evenly spaced training samples (quick smoke searches; default: all)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler and of every trial")
+    p.add_argument("--mlflow-uri", default=None, help="MLflow tracking URI (default: sqlite:///./mlflow.db)")
+    p.add_argument("--storage", default="ray_results", help="Ray results folder or URI (default ./ray_results)")
+    p.add_argument("--name", default=None, help="search name: Ray folder and MLflow experiment")
+    p.add_argument("--address", default=None, help="join an existing Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
+    p.add_argument("--resume", action="store_true", help="continue the search --name NAME after its driver died: "
+                   "finished trials are kept, the others continue from their last checkpoint")  # fmt: skip
+    p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 autocast of the networks (for "
+                   "GPUs; on a CPU without AMX it is slower: 1.5x per epoch measured here)")  # fmt: skip
+    # Test-only fault injection (tests/test_faults.py), KIND:EPOCH:MARKER; see trainables/trainable.py.
+    p.add_argument("--inject-fault", action="append", default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--experiment",
+        default=None,
+        help="MLflow experiment (default: the search name); share one "
+        "between searches to compare methods side by side in the UI and in reports.table",
+    )
+    p.add_argument(
+        "--final-seeds",
+        type=int,
+        default=0,
+        help="after the search, re-train the best configuration "
+        "with K fresh seeds for the full budget and score it with the paper protocol (default 0: none)",
+    )
+    p.add_argument(
+        "--final-samples",
+        type=int,
+        default=10000,
+        help="samples scored per final run (Inception Score over 10 splits; the papers use 50000)",
+    )
+    p.add_argument(
+        "--optuna-storage",
+        default=None,
+        help="Optuna study storage URL (default: sqlite optuna.db "
+        "beside the MLflow database); the study is named after the search",
+    )
+    p.add_argument(
+        "--sample-every",
+        type=int,
+        default=1,
+        help="log a sample grid to MLflow every k epochs (and at each trial's last epoch; default 1)",
+    )
+    return p
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise UsageError(message)
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Every check that can fail before a search starts; raises UsageError with one clear line."""
+    _check(args.method is not None, f"missing METHOD; valid: {', '.join(method_names())}")
+    _check(args.method in method_names(), f"unknown method {args.method!r}; valid: {', '.join(method_names())}")
+    if getattr(args, "resume", False):  # the stored search's arguments replace the command line's
+        from tuner.resume import ResumeError, apply_stored_args
+
+        try:
+            apply_stored_args(args, build_parser().parse_args([args.method]), storage_path(args.storage))
+        except ResumeError as e:
+            raise UsageError(str(e)) from e
+    _check(args.dataset in dataset_names(), f"unknown dataset {args.dataset!r}; valid: {', '.join(dataset_names())}")
+    for flag, value, low in [
+        ("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--concurrency", args.concurrency, 1),
+        ("--grace-period", args.grace_period, 1), ("--eval-samples", args.eval_samples, 10),
+        ("--width", args.width, 1), ("--batch-size", args.batch_size, 2),
+        ("--final-seeds", args.final_seeds, 0), ("--final-samples", args.final_samples, 10),
+        ("--sample-every", args.sample_every, 1), ("--g-steps", 1 if args.g_steps is None else args.g_steps, 1),
+    ]:  # fmt: skip
+        _check(value >= low, f"{flag} must be an integer ≥ {low} (got {value})")
+    _check(args.grace_period <= args.epochs, f"--grace-period ({args.grace_period}) must be ≤ --epochs ({args.epochs})")
+    if args.train_limit is not None:
+        _check(
+            args.train_limit >= args.batch_size,
+            f"--train-limit must be ≥ --batch-size ({args.batch_size}) to fill one batch (got {args.train_limit})",
+        )
+    _check(args.reduction_factor > 1, f"--reduction-factor must be > 1 (got {args.reduction_factor})")
+    _check(args.cpus_per_trial > 0, f"--cpus-per-trial must be > 0 (got {args.cpus_per_trial})")
+    _check(args.gpus_per_trial >= 0, f"--gpus-per-trial must be ≥ 0 (got {args.gpus_per_trial})")
+    validate_metrics(args)
+    method, info = get_method(args.method), dataset_info(args.dataset)
+    _check(info.kind in method.kinds, f"method {args.method} cannot train on {info.kind} data ({args.dataset})")
+    try:  # e.g. an image size no network supports
+        network_family(info, NetOptions(**method.net_options))
+    except NetworkError as e:
+        raise UsageError(f"method {args.method} on {args.dataset}: {e}") from e
+    if not info.embedded:  # real data: the layout first (one line naming it), then parse it before anything starts
+        check_data_root(args.dataset, args.data_root)
+        load_dataset(args.dataset, args.data_root)
+    if args.mlflow_uri and args.mlflow_uri.startswith("sqlite:///"):
+        parent = Path(args.mlflow_uri.removeprefix("sqlite:///")).expanduser().resolve().parent
+        _check(parent.is_dir(), f"--mlflow-uri: folder {parent} does not exist; create it or pick another path")
+    if args.optuna_storage:
+        problem = optuna_storage.check_storage_url(args.optuna_storage)
+        _check(problem is None, problem or "")
+    validate_runtime(args)
+
+
+STORAGE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "hdfs", "file", "memory", "mock")
+
+
+def validate_runtime(args: argparse.Namespace) -> None:
+    """Where the search runs, stores and logs. Unreachable services fail here, before anything is written."""
+    from tuner.mlflow_resilient import check_tracking_uri
+    from tuner.ray_setup import RayJoinError, check_address
+
+    try:
+        parse_faults(getattr(args, "inject_fault", None))
+    except ValueError as e:
+        raise UsageError(f"--inject-fault: {e}") from e
+    scheme = args.storage.split("://", 1)[0] if "://" in args.storage else None
+    _check(scheme is None or scheme in STORAGE_SCHEMES, f"--storage: unsupported URI scheme {scheme!r}; use a "
+           f"shared filesystem path or one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}")  # fmt: skip
+    if scheme is None:
+        folder = Path(args.storage).expanduser()
+        _check(not folder.exists() or folder.is_dir(), f"--storage {args.storage} is a file; give a folder")
+    if args.name and not getattr(args, "resume", False) and scheme is None:
+        from tuner.resume import ARGS_FILE, experiment_path
+
+        done = Path(experiment_path(storage_path(args.storage), args.name), ARGS_FILE)
+        _check(not done.exists(), f"--name {args.name}: a search of that name exists in {args.storage}; "
+               "add --resume to continue it or pick another --name")  # fmt: skip
+    if args.address:
+        try:
+            check_address(args.address)
+        except RayJoinError as e:
+            raise UsageError(str(e)) from e
+    problem = check_tracking_uri(args.mlflow_uri) if args.mlflow_uri else None
+    _check(problem is None, problem or "")
+
+
+FAULT_KINDS = ("nan", "kill", "corrupt")
+
+
+def parse_faults(specs: list[str] | None) -> list[dict]:
+    """``KIND:EPOCH:MARKER`` → [{"kind", "epoch", "marker"}]; plain parsing, nothing is evaluated."""
+    faults = []
+    for spec in specs or []:
+        kind, _, rest = spec.partition(":")
+        epoch, _, marker = rest.partition(":")
+        if kind not in FAULT_KINDS or not epoch.isdigit() or int(epoch) < 1 or not marker:
+            raise ValueError(f"expected KIND:EPOCH:MARKER with KIND in {', '.join(FAULT_KINDS)}, got {spec!r}")
+        faults.append({"kind": kind, "epoch": int(epoch), "marker": str(Path(marker).resolve())})
+    return faults
+
+
+def apply_metric_defaults(args: argparse.Namespace) -> None:
+    """Fill --metrics/--metric/--features from the dataset's kind when not given (idempotent)."""
+    info = dataset_info(args.dataset)
+    if getattr(args, "metrics", None) is None:
+        args.metrics = ",".join(default_metrics(args.dataset))
+    if getattr(args, "metric", None) is None:
+        args.metric = DEFAULT_METRIC.get(info.kind, "ddm")  # when --metrics reports it
+        try:
+            reported = [k for k in _reported_keys(args.metrics) if k in MODES]
+            if args.metric not in reported and reported:
+                args.metric = reported[0]  # the first optimisable metric the user asked for
+        except ValueError:
+            pass  # an unknown --metrics name: validate_metrics reports it
+    if getattr(args, "features", None) is None:
+        args.features = default_feature_kind(args.dataset, getattr(args, "inception_weights", None))
+
+
+def _reported_keys(metrics: str) -> list[str]:
+    from trainables.evaluate import METRICS, resolve_metrics
+
+    return [k for m in resolve_metrics(metrics) for k in METRICS[m].keys]
+
+
+def parse_metric_map(text: str, flag: str) -> dict[str, int]:
+    """``fid=5000,kid=2000`` → {"fid": 5000, "kid": 2000}, keyed by registry name; UsageError on bad input."""
+    from trainables.evaluate import resolve_metrics
+
+    out = {}
+    for item in (t for t in (text or "").split(",") if t):
+        name, sep, value = item.partition("=")
+        _check(bool(sep) and value.strip().isdigit(), f"{flag}: expected NAME=INTEGER items, got {item!r}")
+        try:
+            out[resolve_metrics([name.strip()])[0]] = int(value)
+        except ValueError as e:
+            raise UsageError(f"{flag}: {e}") from e
+    return out
+
+
+def validate_metrics(args: argparse.Namespace) -> None:
+    """--metrics, --metric, --features, --inception-weights, --metric-samples/--metric-every: one line each."""
+    apply_metric_defaults(args)
+    try:
+        metrics = check_metrics(args.metrics, args.dataset)
+        check_feature_kind(args.features, args.dataset)
+    except ValueError as e:
+        raise UsageError(f"--metrics/--features: {e}") from e
+    _check(args.metric in MODES, f"--metric {args.metric!r} cannot be optimised; valid: {', '.join(MODES)}")
+    reported = _reported_keys(args.metrics)
+    _check(args.metric in reported, f"--metric {args.metric} must be reported by --metrics ({args.metrics})")
+    samples = parse_metric_map(args.metric_samples, "--metric-samples")
+    every = parse_metric_map(args.metric_every, "--metric-every")
+    for flag, values, low in (("--metric-samples", samples, 10), ("--metric-every", every, 1)):
+        for m, v in values.items():
+            _check(m in metrics, f"{flag}: metric {m} is not among --metrics ({args.metrics})")
+            _check(v >= low, f"{flag}: {m} must be ≥ {low} (got {v})")
+    optimised = next(m for m in metrics if args.metric in _reported_keys(m))
+    _check(every.get(optimised, 1) == 1, f"--metric-every: {optimised} is optimised (--metric {args.metric}), "
+           "so ASHA and TPE need it every epoch; remove it from --metric-every")  # fmt: skip
+    if args.features == "inception-v3" and needs_extractor(metrics):
+        from trainables.features.inception import resolve_weights
+
+        try:
+            resolve_weights(args.inception_weights)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
+
+
+def trial_config(args: argparse.Namespace) -> dict:
+    """Fixed settings every trial gets, merged under the searched hyperparameters."""
+    apply_metric_defaults(args)
+    weights = getattr(args, "inception_weights", None)
+    return {
+        "method": args.method,
+        "dataset": args.dataset,
+        "data_root": str(Path(args.data_root).resolve()) if args.data_root else None,
+        "epochs": args.epochs,
+        "metrics": check_metrics(args.metrics, args.dataset),
+        "eval_samples": args.eval_samples,
+        "metric_samples": parse_metric_map(getattr(args, "metric_samples", ""), "--metric-samples"),
+        "metric_every": parse_metric_map(getattr(args, "metric_every", ""), "--metric-every"),
+        "features": args.features,
+        "feature_path": feature_path(args.features, args.dataset),  # logged as a param next to every result
+        "inception_weights": str(Path(weights).expanduser().resolve()) if weights else None,
+        "width": args.width,
+        "batch_size": args.batch_size,
+        "g_steps": getattr(args, "g_steps", None) or get_method(args.method).g_steps,
+        "train_limit": args.train_limit,
+        "seed": args.seed,
+        "amp": bool(getattr(args, "amp", False)),
+        **({"inject_fault": parse_faults(args.inject_fault)} if getattr(args, "inject_fault", None) else {}),
+    }
+
+
+def storage_path(storage: str) -> str:
+    return storage if "://" in storage else str(Path(storage).expanduser().resolve())
