@@ -99,7 +99,7 @@ class GANRun:
         opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **self.method.net_options)
         g, d = build_networks(data.info, opts, data)  # data: representative features pre-train on it
         # Image nets run channels-last (NHWC): oneDNN (CPU) and cuDNN tensor cores convolve NHWC without
-        # reordering every activation, ~10 % faster steps on CPU. Values are the same; only strides change.
+        # reordering every activation (a bare 28 px step: 9 % faster on CPU). Values are the same; only strides change.
         self.memory_format = torch.channels_last if data.info.kind == "image" else torch.contiguous_format
         self.generator = g.to(self.device, memory_format=self.memory_format)
         self.critic = d.to(self.device, memory_format=self.memory_format)
