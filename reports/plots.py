@@ -38,10 +38,19 @@ def axis_label(metric: str) -> str:
     return f"{LONG_NAMES.get(metric, metric_label(metric))}{better}"
 
 
+def curve_runs(search: Search) -> list:
+    """The runs a search's curves are drawn from: its final seeds, else (no finals) its best search trial."""
+    if search.finals:
+        return search.finals
+    best = search.best_trial()
+    return [best] if best else []
+
+
 def seed_curves(client: MlflowClient, search: Search, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Epochs and a (seeds × epochs) array of ``metric`` for the search's final runs (NaN where missing)."""
+    """Epochs and a (runs × epochs) array of ``metric`` for the search's final runs, else its best trial (NaN
+    where missing)."""
     per_run = []
-    for run in search.finals:
+    for run in curve_runs(search):
         history = {int(m.step): m.value for m in sorted(client.get_metric_history(run.run_id, metric), key=_ts)}
         if history:
             per_run.append(history)
@@ -64,7 +73,8 @@ def plot_curves(client: MlflowClient, searches: list[Search], labels: list[str],
         colour = OKABE_ITO[i % len(OKABE_ITO)]
         finite = np.where(np.isfinite(values), values, np.nan)
         mean = np.nanmean(finite, axis=0)
-        ax.plot(epochs, mean, color=colour, marker="o", markersize=3, label=f"{label} (n = {len(values)} seeds)")
+        what = f"n = {len(values)} seeds" if search.finals else "best search trial, not finals"
+        ax.plot(epochs, mean, color=colour, marker="o", markersize=3, label=f"{label} ({what})")
         if len(values) > 1:
             std = np.nanstd(finite, axis=0, ddof=1)
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
@@ -72,7 +82,6 @@ def plot_curves(client: MlflowClient, searches: list[Search], labels: list[str],
     ax.set_ylabel(axis_label(metric))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.ticklabel_format(axis="y", useOffset=False)  # absolute values, as a table would print them
-    ax.set_title(f"{LONG_NAMES.get(metric, metric_label(metric))} per epoch: mean ± 1 s.d. over final seeds")
     ax.grid(True, alpha=0.3)
     if ax.get_lines():
         ax.legend(frameon=False)
@@ -80,8 +89,14 @@ def plot_curves(client: MlflowClient, searches: list[Search], labels: list[str],
 
 
 def _last_grid(client: MlflowClient, run_id: str) -> tuple[int, str] | None:
-    dirs = [a.path for a in client.list_artifacts(run_id, "samples") if a.is_dir]
-    epochs = sorted((int(m.group(1)), d) for d in dirs if (m := re.search(r"epoch_(\d+)$", d)))
+    """(epoch, artifact path) of a run's last sample grid: ``samples/final.png`` (its epoch is the run's last
+    step), or in stores written before that, the newest ``samples/epoch_NNNN/samples.png``."""
+    found = client.list_artifacts(run_id, "samples")
+    if any(a.path == "samples/final.png" for a in found):
+        steps = [m.step for m in client.get_metric_history(run_id, "time_total_s")]
+        return (int(max(steps, default=0)), "samples/final.png")
+    dirs = [a.path for a in found if a.is_dir]
+    epochs = sorted((int(m.group(1)), f"{d}/samples.png") for d in dirs if (m := re.search(r"epoch_(\d+)$", d)))
     return epochs[-1] if epochs else None
 
 
@@ -91,13 +106,13 @@ def plot_samples(client: MlflowClient, searches: list[Search], labels: list[str]
     with tempfile.TemporaryDirectory() as tmp:
         for ax, search, label in zip(axes, searches, labels, strict=True):
             ax.set_axis_off()
-            runs = search.finals or search.trials
+            runs = search.finals or curve_runs(search) + search.trials
             found = next(((r, g) for r in runs if (g := _last_grid(client, r.run_id))), None)
             if found is None:
                 ax.set_title(f"{label}\n(no sample grid logged)", fontsize=9)
                 continue
-            run, (epoch, folder) = found
-            local = client.download_artifacts(run.run_id, f"{folder}/samples.png", tmp)
+            run, (epoch, path) = found
+            local = client.download_artifacts(run.run_id, path, tmp)
             ax.imshow(matplotlib.image.imread(local), cmap="gray", interpolation="nearest")
             seed = run.tags.get("seed", run.params.get("seed", "?"))
             ax.set_title(f"{label}\nseed {seed}, epoch {epoch}", fontsize=9)
@@ -157,13 +172,13 @@ def make_figures(
 ) -> list[Path]:
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
     client = client_for(tracking_uri)
-    logged = {k for s in selected for r in s.finals for k in r.metrics}
+    logged = {k for s in selected for r in curve_runs(s) for k in r.metrics}
     if metrics is None:
         metrics = [m for m in METRICS if m in logged]
     missing = [m for m in metrics if m not in logged]
     if missing or not metrics:
         raise ReportError(
-            f"no per-epoch values of {', '.join(missing) or 'any known metric'} in final runs; "
+            f"no per-epoch values of {', '.join(missing) or 'any known metric'} in final runs or best trials; "
             f"logged: {', '.join(sorted(k for k in logged if not k.startswith('final_')))}"
         )
     labels = row_labels(selected)

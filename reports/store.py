@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from reports.names import display_name
+
 PAGE = 1000
 
 
@@ -59,6 +61,21 @@ class Search:
         """``final_<metric>`` of every final run that has a finite one, in seed order."""
         values = [f.metrics.get(f"final_{metric}") for f in self.finals]
         return [v for v in values if v is not None and math.isfinite(v)]
+
+    @property
+    def optimised(self) -> tuple[str, str]:
+        """(metric, mode) the search optimised, as its parent run recorded them."""
+        metric = self.parent.params.get("metric", "inception_score")
+        return metric, self.parent.params.get("mode", "min" if metric in ("ddm", "fid", "kid") else "max")
+
+    def best_trial(self) -> RunRecord | None:
+        """The trial whose last logged value of the optimised metric is best (None when no trial logged it)."""
+        metric, mode = self.optimised
+        scored = [t for t in self.trials if math.isfinite(t.metrics.get(metric, math.nan))]
+        if not scored:
+            return None
+        pick = max if mode == "max" else min
+        return pick(scored, key=lambda t: t.metrics[metric])
 
     @property
     def trial_hours(self) -> float:
@@ -162,8 +179,8 @@ def load_searches(
 
 
 def row_labels(selected: list[Search]) -> list[str]:
-    """The method name, or "method (search)" where one method has several searches."""
+    """The method's display name ("Deli-Fisher GAN"), or "name (search)" where one method has several searches."""
     counts: dict[str, int] = {}
     for s in selected:
         counts[s.method] = counts.get(s.method, 0) + 1
-    return [s.method if counts[s.method] == 1 else f"{s.method} ({s.name})" for s in selected]
+    return [display_name(s.method) + ("" if counts[s.method] == 1 else f" ({s.name})") for s in selected]

@@ -15,7 +15,7 @@ import argparse
 import io
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,14 @@ class Cell:
     n: int
 
 
+def decimals_for(std: float, fallback: int) -> int:
+    """Decimal places that show ``std`` to two significant figures (0.2 → 2, 9e-5 → 6, 12 → 0), so a spread is
+    never printed as ``± 0.000``; ``fallback`` when there is no spread to go by (one seed, or none at all)."""
+    if not math.isfinite(std) or std <= 0:
+        return fallback
+    return min(max(1 - math.floor(math.log10(std)), 0), 12)
+
+
 @dataclass
 class Table:
     labels: list[str]
@@ -70,24 +78,42 @@ class Table:
     test: str  # "welch" | "bootstrap"
     test_metric: str
     significance: dict[str, tuple[float, ...] | None]  # label → (p,) or (ci_low, ci_high); None: not testable
-    decimals: int = 3
+    decimals: int = 3  # for means without a spread to set their precision
+    source: str = "finals"  # "finals", or "search": no finals, each row is the search's best trial (one run)
+    # (row label, metric) → whether the row differs from the baseline at ALPHA on that metric (None: not testable)
+    differs: dict[tuple[str, str], bool | None] = field(default_factory=dict)
+    compact: bool = False  # bookkeeping columns (seeds … features) go to the caption note instead
 
     # -- numbers ----------------------------------------------------------------------------------
 
     def best(self, metric: str) -> set[str]:
-        """Rows whose mean is best for ``metric`` at the printed precision (ties all bold)."""
+        """Rows whose mean is best for ``metric`` (ties all count)."""
         better = direction(metric)
-        means = {lab: round(c.mean, self.decimals) for (lab, m), c in self.cells.items() if m == metric and c.n}
+        means = {lab: c.mean for (lab, m), c in self.cells.items() if m == metric and c.n}
         if better is None or not means:
             return set()
         target = max(means.values()) if better == "max" else min(means.values())
         return {lab for lab, v in means.items() if v == target}
 
+    def bold(self, metric: str) -> set[str]:
+        """Best rows whose lead is significant: a row other than the baseline when it differs from the baseline at
+        ALPHA; the baseline when every other scored row differs from it. A best mean that could be noise is plain."""
+        out = set()
+        for lab in self.best(metric):
+            if lab != self.baseline:
+                if self.differs.get((lab, metric)):
+                    out.add(lab)
+                continue
+            others = [self.differs.get((o, metric)) for o in self.labels if o != lab and self.cells[(o, metric)].n]
+            if others and all(others):
+                out.add(lab)
+        return out
+
     def frame(self) -> pd.DataFrame:
         """Unformatted numbers, one row per search (what the CSV holds)."""
         rows = []
         for lab, s in zip(self.labels, self.searches, strict=True):
-            row = {"method": lab, "search": s.name}
+            row = {"method": s.method, "label": lab, "search": s.name, "source": self.source}
             for m in self.metrics:
                 c = self.cells[(lab, m)]
                 row.update({f"{m}_mean": c.mean, f"{m}_std": c.std, f"{m}_n": c.n})
@@ -114,14 +140,15 @@ class Table:
         c = self.cells[(lab, metric)]
         if not c.n:
             return esc("–")
-        mean = f"{c.mean:.{self.decimals}f}"
-        if lab in self.best(metric):
+        places = decimals_for(c.std, self.decimals)
+        mean = f"{c.mean:.{places}f}"
+        if lab in self.bold(metric):
             mean = bold(mean)
-        return mean if math.isnan(c.std) else f"{mean}{pm}{c.std:.{self.decimals}f}"
+        return mean if not math.isfinite(c.std) else f"{mean}{pm}{c.std:.{places}f}"
 
     def _significance(self, lab: str) -> str:
         if lab == self.baseline:
-            return "(baseline)"
+            return "(baseline)" if not self.compact else "–"
         sig = self.significance.get(lab)
         if sig is None:
             return "n/a"
@@ -130,49 +157,66 @@ class Table:
             return ("<0.001" if p < 0.001 else f"{p:.3f}") + ("*" if p < ALPHA else "")
         lo, hi = sig
         star = "*" if lo > 0 or hi < 0 else ""
-        return f"[{lo:+.{self.decimals}f}, {hi:+.{self.decimals}f}]{star}"
+        places = decimals_for((hi - lo) / 4, self.decimals)  # the CI's half-width ≈ 2 s.e.
+        return f"[{lo:+.{places}f}, {hi:+.{places}f}]{star}"
 
     def _header(self, arrows: dict[str, str]) -> list[str]:
         metric_cols = [f"{metric_label(m)} {arrows.get(direction(m), '')}".strip() for m in self.metrics]
         what = "p" if self.test == "welch" else "95% CI of Δ"
-        sig = f"{what} ({metric_label(self.test_metric)} vs {self.baseline})"
-        return ["method", *metric_cols, "seeds", "trials", "epochs", "trial-h", "features", sig]
+        sig = what if self.compact else f"{what} ({metric_label(self.test_metric)} vs {self.baseline})"
+        bookkeeping = [] if self.compact else ["seeds", "trials", "epochs", "trial-h", "features"]
+        return ["method", *metric_cols, *bookkeeping, sig]
+
+    def _bookkeeping(self, s: Search, lab: str) -> list[str]:
+        scored = self.cells[(lab, self.test_metric)].n if self.metrics else 0
+        seeds = f"{scored}/{len(s.finals)}" if self.source == "finals" else "–"
+        return [seeds, str(len(s.trials)), str(_epochs(s)), f"{s.trial_hours:.2f}", s.feature_path]
 
     def _rows(self, pm: str, bold, esc=lambda x: x) -> list[list[str]]:
         """Formatted cells; ``esc`` escapes free text (labels, paths), numbers need none."""
         out = []
         for lab, s in zip(self.labels, self.searches, strict=True):
-            scored = self.cells[(lab, self.test_metric)].n if self.metrics else 0
-            out.append(
-                [
-                    esc(lab),
-                    *[self._cells(lab, m, pm, bold, esc) for m in self.metrics],
-                    f"{scored}/{len(s.finals)}",
-                    str(len(s.trials)),
-                    str(_epochs(s)),
-                    f"{s.trial_hours:.2f}",
-                    esc(s.feature_path),
-                    esc(self._significance(lab)),
-                ]
-            )
+            bookkeeping = [] if self.compact else [esc(v) for v in self._bookkeeping(s, lab)]
+            metrics = [self._cells(lab, m, pm, bold, esc) for m in self.metrics]
+            out.append([esc(lab), *metrics, *bookkeeping, esc(self._significance(lab))])
         return out
 
     def note(self) -> str:
-        test = (
-            f"Welch's t-test p-value (* p < {ALPHA})"
-            if self.test == "welch"
-            else f"bootstrap 95% CI of the difference of means ({BOOTSTRAP_RESAMPLES} resamples; * excludes 0)"
-        )
-        return (
-            f"mean ± s.d. (ddof = 1) over final seeds; best in bold; seeds = scored/run; "
-            f"trial-h = search trials + finals; last column: {test} on {self.test_metric} against {self.baseline}."
-        )
+        """The caption line: what the numbers are, what bold means, and (compact) the bookkeeping columns."""
+        if self.source == "search":
+            text = (
+                "search results, not finals: each value is the best search trial's last-epoch score (one run, no "
+                "seeds, no significance test); re-run the search with --final-seeds K (K ≥ 2) for mean ± s.d."
+            )
+        else:
+            test = (
+                f"Welch's t-test p-value (* p < {ALPHA})"
+                if self.test == "welch"
+                else f"bootstrap 95% CI of the difference of means ({BOOTSTRAP_RESAMPLES} resamples; * excludes 0)"
+            )
+            text = (
+                f"mean ± s.d. (ddof = 1) over final seeds, s.d. to 2 significant figures; bold: best, and different "
+                f"from {self.baseline} at the {ALPHA} level on that metric ({self.test}); "
+                f"last column: {test} on {metric_label(self.test_metric)} against {self.baseline}."
+            )
+            if not self.compact:
+                text += " seeds = scored/run; trial-h = search trials + finals."
+        if self.compact:
+            parts = []
+            for lab, s in zip(self.labels, self.searches, strict=True):
+                seeds, trials, epochs, hours, features = self._bookkeeping(s, lab)
+                seeds = "" if self.source == "search" else f"{seeds} seeds, "
+                parts.append(f"{lab}: {seeds}{trials} search trials, {epochs} epochs, {hours} trial-hours")
+            paths = sorted({s.feature_path for s in self.searches})
+            text += f" {'; '.join(parts)}. Features: {', '.join(paths)}."
+        return text
 
     def markdown(self) -> str:
         header = self._header({"max": "↑", "min": "↓"})
+        n_text = 1 if self.compact else 2  # left-aligned trailing columns: features (if shown) and the test
         lines = [
             "| " + " | ".join(header) + " |",
-            "|" + "|".join([":---"] + ["---:"] * (len(header) - 3) + [":---"] * 2) + "|",
+            "|" + "|".join([":---"] + ["---:"] * (len(header) - 1 - n_text) + [":---"] * n_text) + "|",
         ]
         lines += ["| " + " | ".join(r) + " |" for r in self._rows(" ± ", lambda x: f"**{x}**")]
         return "\n".join(lines) + f"\n\n{self.note()}\n"
@@ -182,9 +226,14 @@ class Table:
         for i, m in enumerate(self.metrics, start=1):
             arrow = {"max": r" $\uparrow$", "min": r" $\downarrow$"}.get(direction(m), "")
             header[i] += arrow
+        if self.compact and self.test == "welch":
+            header[-1] = "$p$"
         rows = self._rows(r" $\pm$ ", lambda x: rf"\textbf{{{x}}}", latex_escape)
         body = [" & ".join(r) + r" \\" for r in rows]
-        spec = "l" + "r" * (len(header) - 3) + "ll"
+        n_text = 1 if self.compact else 2
+        spec = "l" + "r" * (len(header) - 1 - n_text) + "l" * n_text
+        if self.compact:
+            spec = f"@{{}}{spec}@{{}}"  # no outer padding: every point counts in a column
         return "\n".join(
             [
                 "% " + self.note().replace("±", "+/-"),
@@ -199,6 +248,10 @@ class Table:
                 "",
             ]
         )
+
+    def caption(self) -> str:
+        """The note as LaTeX text, for ``\\caption{\\input{table-caption}}`` (or to paste)."""
+        return latex_escape(self.note()) + "\n"
 
     def csv(self) -> str:
         buf = io.StringIO()
@@ -260,6 +313,34 @@ def _metrics(selected: list[Search], wanted: list[str] | None) -> list[str]:
     return sorted(chosen, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
+def resolve_baseline(labels: list[str], selected: list[Search], baseline: str | None) -> str:
+    """The baseline row's label, given as a label ("Fisher GAN"), a method key ("fisher") or a search name."""
+    if baseline is None:
+        return labels[0]
+    if baseline in labels:
+        return baseline
+    matches = [lab for lab, s in zip(labels, selected, strict=True) if baseline in (s.method, s.name)]
+    if len(matches) == 1:
+        return matches[0]
+    raise ReportError(f"unknown baseline {baseline!r}; rows: {', '.join(labels)}")
+
+
+def baseline_first(labels: list[str], selected: list[Search], baseline: str) -> tuple[list[str], list[Search]]:
+    """Rows reordered so the baseline comes first, the others keeping their order."""
+    i = labels.index(baseline)
+    order = [i, *(j for j in range(len(labels)) if j != i)]
+    return [labels[j] for j in order], [selected[j] for j in order]
+
+
+def differs_from_baseline(a: list[float], b: list[float], test: str) -> bool | None:
+    """Whether two groups of scores differ at ALPHA (Welch) or by a bootstrap CI excluding 0; None: not testable."""
+    if test == "welch":
+        p = welch_p(a, b)
+        return None if p is None else p < ALPHA
+    ci = bootstrap_ci(a, b)
+    return None if ci is None else (ci[0] > 0 or ci[1] < 0)
+
+
 def build_table(
     tracking_uri: str,
     experiments: list[str] | None = None,
@@ -271,21 +352,20 @@ def build_table(
     test: str = "welch",
     test_metric: str | None = None,
     decimals: int = 3,
+    compact: bool = False,
 ) -> Table:
     if test not in ("welch", "bootstrap"):
         raise ReportError(f"unknown test {test!r}; valid: welch, bootstrap")
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
     if not any(s.finals for s in selected):
-        raise ReportError("the selected searches have no final runs; run the search with --final-seeds K (K ≥ 2)")
+        return search_table(selected, metrics, baseline, test, test_metric, decimals, compact)
     paths = {s.feature_path for s in selected} - {"n/a"}
     if len(paths) > 1:
         raise ReportError(f"scores come from different feature paths ({', '.join(sorted(paths))}); select one")
     cols = _metrics(selected, metrics)
     labels = row_labels(selected)
-    if baseline is None:
-        baseline = labels[0]
-    if baseline not in labels:
-        raise ReportError(f"unknown baseline {baseline!r}; rows: {', '.join(labels)}")
+    baseline = resolve_baseline(labels, selected, baseline)
+    labels, selected = baseline_first(labels, selected, baseline)
     test_metric = test_metric or selected[0].parent.params.get("metric")
     if test_metric not in cols:
         test_metric = cols[0] if cols else ""
@@ -296,26 +376,74 @@ def build_table(
             cells[(lab, m)] = Cell(
                 float(v.mean()) if len(v) else math.nan, float(v.std(ddof=1)) if len(v) > 1 else math.nan, len(v)
             )
-    base = selected[labels.index(baseline)].final_values(test_metric) if test_metric else []
+    base = selected[0]
     significance: dict[str, tuple[float, ...] | None] = {}
-    for lab, s in zip(labels, selected, strict=True):
-        if lab == baseline or not test_metric:
+    differs: dict[tuple[str, str], bool | None] = {}
+    for lab, s in zip(labels[1:], selected[1:], strict=True):
+        for m in cols:
+            differs[(lab, m)] = differs_from_baseline(s.final_values(m), base.final_values(m), test)
+        if not test_metric:
             continue
-        values = s.final_values(test_metric)
+        values, reference = s.final_values(test_metric), base.final_values(test_metric)
         if test == "welch":
-            p = welch_p(values, base)
+            p = welch_p(values, reference)
             significance[lab] = None if p is None else (p,)
         else:
-            significance[lab] = bootstrap_ci(values, base)
-    return Table(labels, selected, cols, cells, baseline, test, test_metric, significance, decimals)
+            significance[lab] = bootstrap_ci(values, reference)
+    return Table(
+        labels, selected, cols, cells, baseline, test, test_metric, significance, decimals, "finals", differs, compact
+    )
+
+
+def search_table(
+    selected: list[Search],
+    metrics: list[str] | None,
+    baseline: str | None,
+    test: str,
+    test_metric: str | None,
+    decimals: int,
+    compact: bool = False,
+) -> Table:
+    """Searches without finals: each row is the search's best trial (its last-epoch scores), labelled as search
+    results. One run per row gives no spread and no test, but the quick start's search still yields a table."""
+    best = {s.name: s.best_trial() for s in selected}
+    if not any(best.values()):
+        raise ReportError("the selected searches have no scored trials; wait for the search to report an epoch")
+    present = {k for t in best.values() if t for k in t.metrics if k in METRICS}
+    if metrics:
+        missing = [m for m in metrics if m not in present]
+        if missing:
+            raise ReportError(
+                f"no trial scores for {', '.join(missing)}; available: {', '.join(sorted(present)) or 'none'}"
+            )
+    cols = list(metrics) if metrics else [m for m in METRICS if m in present]
+    labels = row_labels(selected)
+    baseline = resolve_baseline(labels, selected, baseline)
+    labels, selected = baseline_first(labels, selected, baseline)
+    cells = {}
+    for lab, s in zip(labels, selected, strict=True):
+        values = best[s.name].metrics if best[s.name] else {}
+        for m in cols:
+            v = values.get(m, math.nan)
+            cells[(lab, m)] = Cell(float(v), math.nan, int(math.isfinite(v)))
+    test_metric = test_metric if test_metric in cols else (selected[0].optimised[0] if cols else "")
+    significance = dict.fromkeys(labels[1:], None)
+    return Table(
+        labels, selected, cols, cells, baseline, test, test_metric, significance, decimals, "search", {}, compact
+    )
 
 
 def write_table(table: Table, out_dir: str | Path, stem: str = "table") -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ext, text in (("md", table.markdown()), ("tex", table.latex()), ("csv", table.csv())):
-        path = out / f"{stem}.{ext}"
+    for name, text in (
+        (f"{stem}.md", table.markdown()),
+        (f"{stem}.tex", table.latex()),
+        (f"{stem}-caption.tex", table.caption()),
+        (f"{stem}.csv", table.csv()),
+    ):
+        path = out / name
         path.write_text(text)
         paths.append(path)
     return paths
@@ -358,7 +486,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", default=None, help="row to test against (default: the first row)")
     p.add_argument("--test", default="welch", choices=["welch", "bootstrap"], help="significance test")
     p.add_argument("--test-metric", default=None, help="metric tested (default: the one the search optimised)")
-    p.add_argument("--decimals", type=int, default=3)
+    p.add_argument(
+        "--decimals",
+        type=int,
+        default=3,
+        help="places of a mean without a spread (default 3); with one, the s.d. (2 significant figures) sets them",
+    )
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="seeds, trials, epochs, trial-hours and features go to "
+        "the caption note, so the LaTeX fits an article column",
+    )
     p.add_argument("--format", default="markdown", choices=["markdown", "latex", "csv"], help="printed format")
     p.add_argument("--out", default=None, help="also write table.md, table.tex and table.csv into this folder")
     args = p.parse_args(argv)
@@ -370,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             test=args.test,
             test_metric=args.test_metric,
             decimals=args.decimals,
+            compact=args.compact,
         )
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)

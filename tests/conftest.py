@@ -4,6 +4,7 @@ training the scoring classifier ~35 s)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,25 @@ def classifier_cache(tmp_path_factory):
     if "GAN_TUNER_CACHE" not in os.environ:
         os.environ["GAN_TUNER_CACHE"] = str(tmp_path_factory.mktemp("gan-tuner-cache"))
     yield os.environ["GAN_TUNER_CACHE"]
+
+
+def _folder_state(folder: Path) -> set[str]:
+    """Top-level entries of ``folder``, and everything under an ``mlruns`` there (MLflow's default artifact root)."""
+    entries = {p.name for p in folder.iterdir()}
+    if (folder / "mlruns").is_dir():
+        entries |= {str(p.relative_to(folder)) for p in (folder / "mlruns").rglob("*")}
+    return entries
+
+
+@pytest.fixture(scope="session", autouse=True)
+def working_folder_untouched():
+    """Tests write only into temporary folders: a suite run from a user's project folder must leave it as it was
+    (no ``mlruns``, ``mlflow.db`` or ``ray_results`` of its own, nothing added to the user's MLflow artifacts)."""
+    folder = Path.cwd()
+    before = _folder_state(folder)
+    yield
+    added = sorted(_folder_state(folder) - before)
+    assert not added, f"the tests wrote into the working folder {folder}: {', '.join(added[:10])}"
 
 
 @pytest.fixture(scope="session")

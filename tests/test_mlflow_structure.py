@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import optuna
 import pytest
 import torch
@@ -84,13 +86,13 @@ def test_trial_artifacts_are_sample_grids_every_k_epochs_and_the_final_generator
     client, all_runs = runs
     for run in (r for r in all_runs if r.data.tags.get("role") in ("trial", "final")):
         last = int(run.data.metrics["epoch"])
-        grids = sorted(a.path for a in client.list_artifacts(run.info.run_id, "samples"))
-        # every SAMPLE_EVERY-th epoch, plus the last epoch whatever it is
-        epochs = sorted({e for e in range(1, last + 1) if e % SAMPLE_EVERY == 0} | {last})
-        assert grids == [f"samples/epoch_{e:04d}" for e in epochs]
-        assert [a.path for a in client.list_artifacts(run.info.run_id, grids[-1])] == [f"{grids[-1]}/samples.png"]
+        images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+        steps = sorted({int(m.group(1)) for p in images if (m := re.search(r"samples\+step\+(\d+)\+.*\.png$", p))})
+        # an image at step = epoch every SAMPLE_EVERY-th epoch, plus the last epoch whatever it is
+        assert steps == sorted({e for e in range(1, last + 1) if e % SAMPLE_EVERY == 0} | {last})
+        assert [a.path for a in client.list_artifacts(run.info.run_id, "samples")] == ["samples/final.png"]
         top = sorted(a.path for a in client.list_artifacts(run.info.run_id))
-        assert top == ["model", "samples"]  # not the trial folder
+        assert top == ["images", "model", "samples"]  # not the trial folder
 
 
 def test_generator_weights_equal_the_last_checkpoint(store, runs, tmp_path):

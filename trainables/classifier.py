@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -70,15 +72,19 @@ def _augment(x: torch.Tensor) -> torch.Tensor:
     return pad[:, :, dy : dy + x.shape[2], dx : dx + x.shape[3]]
 
 
-def train_classifier(data: Dataset, epochs: int = 12, batch: int = 128) -> tuple[SmallCNN, float]:
+def train_classifier(
+    data: Dataset, epochs: int = 12, batch: int = 128, progress: Callable[[str], None] | None = None
+) -> tuple[SmallCNN, float]:
     if data.train_y is None or data.info.num_classes == 0:
         raise ValueError(f"dataset {data.info.name} has no labels: no classifier-based metrics for it")
     # Its own RNG stream: training it on a cache miss must not change the caller's (a trial's) random state.
     with torch.random.fork_rng(devices=[]):
-        return _train_classifier(data, epochs, batch)
+        return _train_classifier(data, epochs, batch, progress)
 
 
-def _train_classifier(data: Dataset, epochs: int, batch: int) -> tuple[SmallCNN, float]:
+def _train_classifier(
+    data: Dataset, epochs: int, batch: int, progress: Callable[[str], None] | None
+) -> tuple[SmallCNN, float]:
     g = torch.Generator().manual_seed(TRAIN_SEED)
     torch.manual_seed(TRAIN_SEED)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # real sets are slow on a CPU
@@ -86,7 +92,8 @@ def _train_classifier(data: Dataset, epochs: int, batch: int) -> tuple[SmallCNN,
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     x, y = data.train_x, data.train_y
-    for _ in range(epochs):
+    start = time.time()
+    for epoch in range(1, epochs + 1):
         model.train()
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
@@ -96,6 +103,8 @@ def _train_classifier(data: Dataset, epochs: int, batch: int) -> tuple[SmallCNN,
             loss.backward()
             opt.step()
         sched.step()
+        if progress:
+            progress(f"  scoring classifier: epoch {epoch}/{epochs} ({time.time() - start:.0f} s)")
     accuracy = float((model.logits(data.test_x).argmax(1) == data.test_y).double().mean())
     return model.cpu(), accuracy
 
@@ -106,14 +115,19 @@ def classifier_path(data: Dataset) -> Path:
     return cache_dir() / f"classifier-{data.info.name}-{data_fingerprint(data.train_x)}-v{ARCH_VERSION}.pt"
 
 
-def load_classifier(dataset: str, data_root: str | None = None) -> tuple[SmallCNN, float]:
-    """The cached classifier for ``dataset`` (trained and cached on first use) and its test accuracy."""
+def load_classifier(
+    dataset: str, data_root: str | None = None, progress: Callable[[str], None] | None = None
+) -> tuple[SmallCNN, float]:
+    """The cached classifier for ``dataset`` (trained and cached on first use, reporting each epoch to
+    ``progress``) and its test accuracy."""
     data = load_dataset(dataset, data_root)
     path = classifier_path(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):  # concurrent trials must not train it twice
         if not path.exists():
-            model, acc = train_classifier(data)
+            if progress:
+                progress(f"training the scoring classifier for {dataset} once (cached in {path.parent})")
+            model, acc = train_classifier(data, progress=progress)
             tmp = path.with_suffix(".tmp")
             torch.save({"state_dict": model.state_dict(), "accuracy": acc}, tmp)
             tmp.replace(path)  # atomic: a crash never leaves a half-written cache

@@ -28,6 +28,7 @@ from tuner.mlflow_logging import (
     get_or_create_experiment,
     make_client,
 )
+from tuner.progress import ProgressPrinter
 
 FINAL_TAG = "final"
 FINAL_PREFIX = "final_"
@@ -130,11 +131,12 @@ def run_finals(
                 storage_path=storage,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 failure_config=tune.FailureConfig(max_failures=2),
-                callbacks=[logger],
+                callbacks=[logger, ProgressPrinter(args.metric, len(seeds), args.epochs, mode, label="final")],
                 verbose=0,
             ),
         )
     final_results = tuner.fit()
+    print(f"finals: scoring {len(seeds)} checkpoint(s) on {args.final_samples} samples each", flush=True)
 
     # Score every completed final in parallel, each a task with a trial's resources (a GPU where trials had one).
     # A final already scored (a resumed search) keeps its logged scores: read back, never logged twice.

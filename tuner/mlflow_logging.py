@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import torch
@@ -32,6 +34,8 @@ PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests child runs by
 WEIGHTS_FILE = "generator.pt"
 WEIGHTS_DIR = "model"
 SAMPLES_DIR = "samples"
+FINAL_GRID = "final.png"  # samples/final.png: the last grid of every run at one path
+IMAGE_KEY = "samples"  # mlflow.log_image key of the per-epoch grids
 # Keys Ray adds to every result; they are bookkeeping, not experiment metrics (time_total_s is kept:
 # the reports sum it into trial-hours).
 RAY_KEYS = {
@@ -60,9 +64,24 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+ARTIFACTS_DIR = "mlartifacts"
+
+
+def artifact_location(tracking_uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside an sqlite database (``mlartifacts/``), so sample grids
+    and weights stay with the runs that name them wherever the command was started; None lets a tracking server
+    choose (its served artifacts). MLflow's own default is ``./mlruns`` of the *current* folder."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///")).expanduser().resolve()
+        return (db.parent / ARTIFACTS_DIR).as_uri()
+    return None
+
+
 def get_or_create_experiment(client: MlflowClient, name: str) -> str:
     exp = client.get_experiment_by_name(name)
-    return exp.experiment_id if exp else client.create_experiment(name)
+    if exp:
+        return exp.experiment_id
+    return client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri))
 
 
 def log_params(client: MlflowClient, run_id: str, params: dict) -> None:
@@ -144,6 +163,54 @@ def write_generator_weights(checkpoint_dir: str | os.PathLike, out_path: str | o
     torch.save({"epoch": state["epoch"], "generator": state["generator"], "prior": state["prior"]}, out_path)
 
 
+# Searched values worth a place in a trial's name, in this order, with short labels; others are left out.
+NAME_LABELS = {
+    "lr": "lr", "n_components": "N", "n_critic": "n_c", "rho": "rho", "beta": "beta", "lr_latent": "lr_z",
+    "gp_weight": "gp", "unroll_steps": "k",
+}  # fmt: skip
+MAX_NAME_VALUES = 3
+
+
+def short_number(value: object) -> str:
+    """Two significant figures, exponent without padding: 0.00053 → ``5.3e-4``, 46 → ``46``, 0.25 → ``0.25``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e4:
+        return str(int(value))
+    if value != 0 and not 1e-2 <= abs(value) < 1e4:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.2g}"
+
+
+class TrialNumbers:
+    """#1, #2, … in the order trials start (Ray's trial ids are random hex), shared by the MLflow run names and the
+    terminal lines so both say the same number; it matches the Optuna trial number + 1 of a search."""
+
+    def __init__(self, start: int = 0):
+        self.start = start
+        self._numbers: dict[str, int] = {}
+
+    def __call__(self, trial_id: str) -> int:
+        return self._numbers.setdefault(trial_id, self.start + len(self._numbers) + 1)
+
+
+def trial_run_name(method: str, number: int, config: dict, searched: tuple[str, ...] = ()) -> str:
+    """``deli_fisher #12 lr=5.3e-4 N=46``: readable in a runs list where Ray's ``train_gan_67273927`` is not."""
+    keys = [k for k in NAME_LABELS if k in searched and k in config][:MAX_NAME_VALUES]
+    values = " ".join(f"{NAME_LABELS[k]}={short_number(config[k])}" for k in keys)
+    return f"{method} #{number} {values}".strip()
+
+
+def end_state_suffix(end_state: str) -> str:
+    """What a run's name gains when it ends other than completed, e.g. ``[ASHA stop @1]``."""
+    if end_state.startswith("stopped by ASHA at epoch "):
+        return f"[ASHA stop @{end_state.rsplit(' ', 1)[-1]}]"
+    if end_state.startswith("diverged at epoch "):
+        return f"[diverged @{end_state.rsplit(' ', 1)[-1]}]"
+    return "[errored]" if end_state == "errored" else ""
+
+
 class MLflowTrialLogger(tune.Callback):
     def __init__(
         self,
@@ -155,10 +222,13 @@ class MLflowTrialLogger(tune.Callback):
         sample_every: int = 1,
         tag_keys: tuple[str, ...] = (),
         run_name_format: str | None = None,
+        name_keys: tuple[str, ...] = (),
+        numbers: TrialNumbers | None = None,
     ):
         """``tags`` go on every child run; ``tag_keys`` are config keys also copied into tags (e.g. the seed
-        of a final run); ``run_name_format`` is formatted with the trial config (default: Ray's trial name).
-        Sample grids are logged every ``sample_every`` epochs and at each trial's last epoch."""
+        of a final run); ``run_name_format`` is formatted with the trial config, else a trial is named by
+        ``trial_run_name`` with the searched ``name_keys``. Sample grids are logged every ``sample_every``
+        epochs and at each trial's last epoch; ``run_listeners`` are told each new (trial id, run id)."""
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.epochs = epochs
@@ -167,6 +237,9 @@ class MLflowTrialLogger(tune.Callback):
         self.sample_every = max(1, int(sample_every))
         self.tag_keys = tuple(tag_keys)
         self.run_name_format = run_name_format
+        self.name_keys = tuple(name_keys)
+        self.numbers = numbers or TrialNumbers()
+        self.run_listeners: list = []
         self._runs: dict[str, str] = {}  # trial_id → run_id
         self._last_epoch: dict[str, int] = {}
         self._grid_epochs: dict[str, set[int]] = {}
@@ -196,13 +269,20 @@ class MLflowTrialLogger(tune.Callback):
             if found[0].info.status != "RUNNING":
                 self.client.update_run(run_id, status="RUNNING")
         else:
-            name = self.run_name_format.format(**trial.config) if self.run_name_format else str(trial)
-            run = self.client.create_run(self.experiment_id, run_name=name, tags=self._child_tags(trial))
+            run = self.client.create_run(self.experiment_id, run_name=self._name(trial), tags=self._child_tags(trial))
             run_id = run.info.run_id
             log_params(self.client, run_id, trial.config)
             self._last_epoch[tid] = 0
         self._runs[tid] = run_id
+        for listener in self.run_listeners:
+            listener(tid, run_id)
         return run_id
+
+    def _name(self, trial) -> str:
+        if self.run_name_format:
+            return self.run_name_format.format(**trial.config)
+        number = self.numbers(trial.trial_id)
+        return trial_run_name(trial.config.get("method", "trial"), number, trial.config, self.name_keys)
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
         self.run_id(trial)
@@ -227,11 +307,25 @@ class MLflowTrialLogger(tune.Callback):
     # -- artifacts --------------------------------------------------------------------------------
 
     def _log_grid(self, trial, checkpoint_dir: str, epoch: int) -> None:
+        """An image under key ``samples`` at step = epoch: the run page and compare view get MLflow's step slider
+        and side-by-side images instead of one folder per epoch."""
         grid = os.path.join(checkpoint_dir, SAMPLES_FILE)
         done = self._grid_epochs.setdefault(trial.trial_id, set())
         if epoch not in done and os.path.exists(grid):
-            self.client.log_artifact(self.run_id(trial), grid, artifact_path=f"{SAMPLES_DIR}/epoch_{epoch:04d}")
+            from PIL import Image
+
+            with Image.open(grid) as image:
+                self.client.log_image(self.run_id(trial), image.convert("RGB"), key=IMAGE_KEY, step=epoch)
             done.add(epoch)
+
+    def _log_final_grid(self, trial, checkpoint_dir: str) -> None:
+        """The last grid again at one fixed path, ``samples/final.png``, which "compare runs" lines up."""
+        grid = os.path.join(checkpoint_dir, SAMPLES_FILE)
+        if os.path.exists(grid):
+            with tempfile.TemporaryDirectory() as out:
+                path = os.path.join(out, FINAL_GRID)
+                shutil.copyfile(grid, path)
+                self.client.log_artifact(self.run_id(trial), path, artifact_path=SAMPLES_DIR)
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info) -> None:
         epoch = int((trial.last_result or {}).get("epoch", 0))
@@ -251,6 +345,7 @@ class MLflowTrialLogger(tune.Callback):
         try:
             with checkpoint.as_directory() as d, tempfile.TemporaryDirectory() as out:
                 self._log_grid(trial, d, int(load_state(d)["epoch"]))
+                self._log_final_grid(trial, d)
                 path = os.path.join(out, WEIGHTS_FILE)
                 write_generator_weights(d, path)
                 self.client.log_artifact(self.run_id(trial), path, artifact_path=WEIGHTS_DIR)
@@ -262,6 +357,8 @@ class MLflowTrialLogger(tune.Callback):
     def _end(self, trial, status: str, end_state: str) -> None:
         run_id = self.run_id(trial)
         self.client.log_batch(run_id, tags=[RunTag("end_state", end_state)])
+        if suffix := end_state_suffix(end_state):  # the runs list shows names, not tags, without column picking
+            self.client.update_run(run_id, name=f"{self._name(trial)} {suffix}")
         self.client.set_terminated(run_id, status)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -277,3 +374,76 @@ class MLflowTrialLogger(tune.Callback):
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self._log_final_artifacts(trial)  # the last good checkpoint, if it got that far
         self._end(trial, "FAILED", "errored")
+
+
+# -- what the runs list shows first ---------------------------------------------------------------
+
+DESCRIPTION_TAG = "mlflow.note.content"  # shown as the run's description in the MLflow UI
+BEST_RUN_TAG = "best_trial_run_id"
+BEST_URL_TAG = "best_trial_url"
+TRIALS_URL_TAG = "trials_url"
+UI_DEFAULT = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
+
+
+def ui_base(tracking_uri: str) -> str:
+    """The MLflow UI address: the tracking server itself, or what ``mlflow ui`` serves for a local store."""
+    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else UI_DEFAULT
+
+
+def trials_url(tracking_uri: str, experiment_id: str, metric: str, mode: str) -> str:
+    """The experiment's trial runs, sorted by the optimised metric, best first."""
+    query = urllib.parse.urlencode(
+        {
+            "searchFilter": f"tags.{ROLE_TAG} = 'trial'",
+            "orderByKey": f"metrics.`{metric}`",
+            "orderByAsc": "true" if mode == "min" else "false",
+        },
+        quote_via=urllib.parse.quote,
+    )
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}?{query}"
+
+
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def describe_search(method: str, dataset: str, trials: int, epochs: int, metric: str, mode: str, space: dict) -> str:
+    """The parent run's description: what was searched, how, for what."""
+    return (
+        f"Hyperparameter search of **{method}** on {dataset}: {trials} trials (Optuna TPE via Ray Tune, ASHA "
+        f"early stopping, at most {epochs} epochs each), optimising `{metric}` ({mode}). "
+        f"Searched: {', '.join(f'`{k}`' for k in flatten(space))}. Each trial is a child run."
+    )
+
+
+def find_trial_run(client: MlflowClient, experiment_id: str, trial_id: str) -> str | None:
+    found = client.search_runs([experiment_id], f"tags.{TRIAL_TAG} = '{trial_id}'", max_results=1)
+    return found[0].info.run_id if found else None
+
+
+def record_best(
+    client: MlflowClient,
+    parent_run_id: str,
+    experiment_id: str,
+    best_run_id: str | None,
+    metrics: dict[str, float],
+    *,
+    tracking_uri: str,
+    metric: str,
+    mode: str,
+    description: str = "",
+) -> None:
+    """The search's answer on its parent run, visible without expanding it: ``best_<metric>`` metrics, the best
+    trial's run id and link, a link to the trials sorted by ``metric``, and the description with the best line."""
+    ts = int(time.time() * 1000)
+    values = [Metric(f"best_{k}", float(v), ts, 0) for k, v in sorted(metrics.items()) if isinstance(v, int | float)]
+    sorted_url = trials_url(tracking_uri, experiment_id, metric, mode)
+    tags = [RunTag(TRIALS_URL_TAG, sorted_url)]
+    best_line = ""
+    if best_run_id:
+        link = run_url(tracking_uri, experiment_id, best_run_id)
+        tags += [RunTag(BEST_RUN_TAG, best_run_id), RunTag(BEST_URL_TAG, link)]
+        best_line = f"\n\nBest trial: [{best_run_id}]({link}), {metric} = {metrics.get(metric, float('nan')):.4g}."
+    if description:
+        tags.append(RunTag(DESCRIPTION_TAG, f"{description}{best_line}\n\n[All trials, best first]({sorted_url})"))
+    client.log_batch(parent_run_id, metrics=values, tags=tags)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import optuna
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search.optuna import OptunaSearch
 
 import search_spaces
 from trainables.data import DataError
@@ -35,8 +33,11 @@ from tuner.cli import (
 )
 from tuner.finals import run_finals
 from tuner.mlflow_logging import (
+    DESCRIPTION_TAG,
     MLflowTrialLogger,
+    TrialNumbers,
     code_version,
+    describe_search,
     describe_space,
     end_search_run,
     get_or_create_experiment,
@@ -44,12 +45,15 @@ from tuner.mlflow_logging import (
     start_search_run,
 )
 from tuner.mlflow_resilient import report_kept
+from tuner.optuna_search import EpochOptunaSearch
+from tuner.progress import ProgressPrinter, quiet_library_noise, report_best
 from tuner.ray_setup import RayJoinError
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     from tuner.ray_setup import init_ray
 
+    quiet_library_noise()
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
     apply_metric_defaults(args)
     mode = MODES[args.metric]
@@ -68,11 +72,12 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     from trainables.classifier import load_classifier
 
     if args.features == "classifier" and needs_extractor(args.metrics):
-        _, accuracy = load_classifier(args.dataset, args.data_root)
+        _, accuracy = load_classifier(args.dataset, args.data_root, progress=lambda m: print(m, flush=True))
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")
 
     optuna_url = args.optuna_storage or optuna_storage.default_storage_url(mlflow_uri, storage_path(args.storage))
-    searcher = OptunaSearch(
+    searcher = EpochOptunaSearch(
+        max_epochs=args.epochs,
         metric=args.metric,
         mode=mode,
         points_to_evaluate=[search_spaces.defaults(args.method)],
@@ -91,6 +96,8 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     experiment = args.experiment or name
     client = make_client(mlflow_uri)
     search_tags = {"method": args.method, "dataset": args.dataset, "search_name": name}
+    space = search_spaces.space(args.method)
+    description = describe_search(args.method, args.dataset, args.trials, args.epochs, args.metric, mode, space)
     parent_run_id = start_search_run(
         client,
         get_or_create_experiment(client, experiment),
@@ -103,8 +110,20 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
             **{f"space.{k}": v for k, v in describe_space(search_spaces.space(args.method)).items()},
         },
-        tags={**search_tags, "ray_storage": f"{storage_path(args.storage)}/{name}"},
+        tags={**search_tags, "ray_storage": f"{storage_path(args.storage)}/{name}", DESCRIPTION_TAG: description},
     )  # fmt: skip
+    numbers = TrialNumbers()
+    trial_logger = MLflowTrialLogger(
+        mlflow_uri,
+        experiment,
+        args.epochs,
+        tags={**search_tags, "role": "trial"},
+        parent_run_id=parent_run_id,
+        sample_every=args.sample_every,
+        name_keys=tuple(space),
+        numbers=numbers,
+    )
+    trial_logger.run_listeners.append(searcher.set_mlflow_run)  # each Optuna trial names its MLflow run
     # --resume: the stored experiment (finished trials kept, the rest continue), never a fresh Tuner over it.
     resuming = getattr(args, "resume", False)
     tuner = resume.restore(experiment_dir, tune.with_resources(train_gan, resources)) if resuming else None
@@ -129,17 +148,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
             storage_path=storage_path(args.storage),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=2),
-            callbacks=[
-                MLflowTrialLogger(
-                    mlflow_uri,
-                    experiment,
-                    args.epochs,
-                    tags={**search_tags, "role": "trial"},
-                    parent_run_id=parent_run_id,
-                    sample_every=args.sample_every,
-                ),  # fmt: skip
-                ProgressPrinter(args.metric, args.trials, args.epochs),
-            ],
+            callbacks=[trial_logger, ProgressPrinter(args.metric, args.trials, args.epochs, mode, numbers=numbers)],
             verbose=0,
         ),
     )
@@ -150,7 +159,10 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     status = "FAILED"
     try:
         results = tuner.fit()
-        report_best(results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment)
+        report_best(
+            results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment,
+            numbers=numbers, client=client, parent_run_id=parent_run_id, description=description,
+        )  # fmt: skip
         if args.final_seeds:
             run_finals(
                 args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
@@ -166,58 +178,10 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     print("\nnext: a paper table and figures from this search (add more --experiment/--search to compare):")
     print(f"  python -m reports.table --mlflow-uri {mlflow_uri} --experiment {shlex.quote(experiment)} --out tables")
     print(f"  python -m reports.plots --mlflow-uri {mlflow_uri} --experiment {shlex.quote(experiment)} --out figures")
+    if not args.final_seeds:
+        print("  (no finals yet: both show each search's best trial, labelled as search results; add --final-seeds 3")
+        print("   to re-train the best configuration with 3 seeds for mean ± s.d. and significance tests)")
     return results
-
-
-class ProgressPrinter(tune.Callback):
-    """One line per epoch result: which trial, how far, the metrics, how the search stands."""
-
-    def __init__(self, metric: str, trials: int, epochs: int):
-        self.metric, self.trials, self.epochs = metric, trials, epochs
-        self.start = time.time()
-        self.finished = 0
-
-    def setup(self, **info) -> None:  # also after --resume, which restores this object from the stored run
-        self.start = time.time()
-
-    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        running = sum(t.status == "RUNNING" for t in trials)
-        keys = dict.fromkeys((self.metric, "inception_score", "ddm", "loss_d", "loss_g"))
-        shown = "  ".join(f"{k} {result[k]:.4g}" for k in keys if isinstance(result.get(k), int | float))
-        print(
-            f"[{time.time() - self.start:7.1f}s] {trial} epoch {result.get('epoch')}/{self.epochs}  {shown}"
-            f"  | {running} running, {self.finished}/{self.trials} done",
-            flush=True,
-        )
-
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        self.finished += 1
-
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self.finished += 1
-        print(f"[{time.time() - self.start:7.1f}s] {trial} ERRORED (see its error.txt)", flush=True)
-
-
-def report_best(
-    results: tune.ResultGrid, metric: str, mode: str, name: str, mlflow_uri: str, storage: str, experiment: str = ""
-) -> None:
-    errors = sum(1 for r in results if r.error)
-    try:
-        best = results.get_best_result(metric, mode, scope="all")
-    except RuntimeError:
-        print(f"no trial reported {metric}; {errors} trial(s) errored. Results: {storage}/{name}")
-        return
-    df = best.metrics_dataframe
-    row = df.loc[df[metric].idxmax() if mode == "max" else df[metric].idxmin()]
-    searched = search_spaces.space(best.config["method"])
-    print(f"\nbest trial ({metric}, {mode}) at epoch {int(row['epoch'])}:")
-    for k in sorted(searched):
-        print(f"  {k} = {best.config[k]}")
-    for k in [*sorted(k for k in row.index if k in MODES or k.endswith("_std")), "loss_d", "loss_g"]:
-        if k in row:
-            print(f"  {k}: {row[k]:.4f}")
-    print(f"{len(results)} trials ({errors} errored). Ray results: {storage}/{name}")
-    print(f"MLflow experiment {experiment or name!r} at {mlflow_uri}")
 
 
 def main(argv: list[str] | None = None) -> int:
