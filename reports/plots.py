@@ -4,19 +4,25 @@
   ± 1 standard deviation (paper 003 Figs. 4–5, paper 004 Fig. 3.6);
 - ``samples``: the last sample grid of each method's first final seed, side by side;
 - ``importance_<search>``: hyperparameter importances of a search's persisted Optuna study (fANOVA).
-Colours are the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies); figures
-have a fixed size (``FIGSIZE`` inches × ``dpi``) so they drop into a paper column unchanged.
+Colours are the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies). Figures are
+sized for one column of a two-column paper (``COLUMN_WIDTH`` inches, 8 pt text), carry no titles (the caption
+says what they show), name methods as readers know them and say which network the scores come from; PDFs embed
+TrueType fonts (``pdf.fonttype`` 42), which publishers and editors accept.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib
 import matplotlib.image
 import numpy as np
 from matplotlib.figure import Figure
@@ -27,15 +33,42 @@ from reports.store import ReportError, Search, client_for, load_searches, row_la
 from reports.table import METRICS, add_selection_args, direction, metric_label, selection
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
-FIGSIZE = (6.4, 4.0)  # inches
-DPI = 150
+COLUMN_WIDTH = 3.3  # inches: one column of a two-column paper
+FIGSIZE = (COLUMN_WIDTH, 2.4)  # inches
+DPI = 300
 FORMATS = ("png", "pdf")
-LONG_NAMES = {"inception_score": "Inception Score", "ddm": "DDM (eq. 3.4)", "fid": "FID"}
+STYLE = {
+    "font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fontsize": 7,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "pdf.fonttype": 42, "ps.fonttype": 42,
+}  # fmt: skip
+MIN_IMPORTANCE_TRIALS = 20  # fANOVA's random forest on fewer completed trials ranks noise
+DATASET_NAMES = {"mnist5k": "MNIST", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 
 
-def axis_label(metric: str) -> str:
-    better = {"max": " (higher is better)", "min": " (lower is better)"}.get(direction(metric) or "", "")
-    return f"{LONG_NAMES.get(metric, metric_label(metric))}{better}"
+def styled(make: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Build the figure under ``STYLE``: text sizes are fixed when its artists are made."""
+
+    @functools.wraps(make)
+    def wrapper(*args, **kwargs) -> Figure:
+        with matplotlib.rc_context(STYLE):
+            return make(*args, **kwargs)
+
+    return wrapper
+
+
+def feature_label(feature_path: str) -> str:
+    """Which network the scores come from, as an axis label says it: ``classifier:mnist5k`` → "MNIST classifier"."""
+    if feature_path.startswith("classifier:"):
+        dataset = feature_path.removeprefix("classifier:")
+        return f"{DATASET_NAMES.get(dataset, dataset)} classifier"
+    return {"inception-v3": "Inception-v3", "raw": "", "n/a": ""}.get(feature_path, feature_path)
+
+
+def axis_label(metric: str, feature_path: str = "n/a") -> str:
+    """E.g. "IS (MNIST classifier) ↑": the metric, the network behind it, which way is better."""
+    arrow = {"max": " ↑", "min": " ↓"}.get(direction(metric) or "", "")
+    features = feature_label(feature_path)
+    return f"{metric_label(metric)}{f' ({features})' if features else ''}{arrow}"
 
 
 def curve_runs(search: Search) -> list:
@@ -63,9 +96,11 @@ def _ts(m) -> int:
     return m.timestamp  # a step logged twice (never, but) keeps its latest value
 
 
+@styled
 def plot_curves(client: MlflowClient, searches: list[Search], labels: list[str], metric: str) -> Figure:
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
+    paths = {s.feature_path for s in searches} - {"n/a"}
     for i, (search, label) in enumerate(zip(searches, labels, strict=True)):
         epochs, values = seed_curves(client, search, metric)
         if not len(epochs):
@@ -79,7 +114,7 @@ def plot_curves(client: MlflowClient, searches: list[Search], labels: list[str],
             std = np.nanstd(finite, axis=0, ddof=1)
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(axis_label(metric))
+    ax.set_ylabel(axis_label(metric, paths.pop() if len(paths) == 1 else "n/a"))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.ticklabel_format(axis="y", useOffset=False)  # absolute values, as a table would print them
     ax.grid(True, alpha=0.3)
@@ -100,25 +135,37 @@ def _last_grid(client: MlflowClient, run_id: str) -> tuple[int, str] | None:
     return epochs[-1] if epochs else None
 
 
+def samples_figsize(n: int) -> tuple[float, float]:
+    """A column wide, up to 3 grids a row, each square plus two lines of label."""
+    cols, rows = min(n, 3), math.ceil(n / 3)
+    return COLUMN_WIDTH, rows * (COLUMN_WIDTH / cols + 0.35)
+
+
+@styled
 def plot_samples(client: MlflowClient, searches: list[Search], labels: list[str]) -> Figure:
-    fig = Figure(figsize=(2.6 * len(searches), 3.0), dpi=DPI, layout="constrained")
-    axes = fig.subplots(1, len(searches), squeeze=False)[0]
+    fig = Figure(figsize=samples_figsize(len(searches)), dpi=DPI, layout="constrained")
+    grid = fig.subplots(math.ceil(len(searches) / 3), min(len(searches), 3), squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(searches) :]:
+        ax.set_axis_off()
     with tempfile.TemporaryDirectory() as tmp:
         for ax, search, label in zip(axes, searches, labels, strict=True):
             ax.set_axis_off()
             runs = search.finals or curve_runs(search) + search.trials
             found = next(((r, g) for r in runs if (g := _last_grid(client, r.run_id))), None)
             if found is None:
-                ax.set_title(f"{label}\n(no sample grid logged)", fontsize=9)
+                ax.set_title(f"{label}\n(no sample grid logged)")
                 continue
             run, (epoch, path) = found
             local = client.download_artifacts(run.run_id, path, tmp)
             ax.imshow(matplotlib.image.imread(local), cmap="gray", interpolation="nearest")
             seed = run.tags.get("seed", run.params.get("seed", "?"))
-            ax.set_title(f"{label}\nseed {seed}, epoch {epoch}", fontsize=9)
+            what = f"seed {seed}" if run.tags.get("role") == "final" else "best trial"
+            ax.set_title(f"{label}\n{what}, epoch {epoch}")
     return fig
 
 
+@styled
 def plot_importances(search: Search, label: str) -> Figure:
     """fANOVA importances of the search's Optuna study (raises ReportError when it cannot be computed)."""
     import optuna
@@ -129,19 +176,22 @@ def plot_importances(search: Search, label: str) -> Figure:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(study_name=params["optuna_study"], storage=params["optuna_storage"])
+        n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+        if n < MIN_IMPORTANCE_TRIALS:
+            raise ReportError(
+                f"importances of search {search.name} need ≥ {MIN_IMPORTANCE_TRIALS} completed trials, it has {n} "
+                f"(trials ASHA stopped do not count); run a longer search, e.g. --trials 64"
+            )
         importances = optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
         )
     except (KeyError, ValueError, RuntimeError) as e:  # missing study, or too few completed trials
         raise ReportError(f"importances of search {search.name}: {e}") from e
-    n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     names = list(importances)[::-1]  # most important on top
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
     ax.barh(names, [importances[k] for k in names], color=OKABE_ITO[0])
-    ax.set_xlabel("importance (fANOVA: fraction of the objective's variance)")
-    ax.set_ylabel("hyperparameter")
-    ax.set_title(f"{label}: importance for {params.get('metric', 'the objective')} ({n} trials)")
+    ax.set_xlabel(f"fANOVA importance for {metric_label(params.get('metric', 'objective'))} ({n} trials)")
     ax.set_xlim(0, 1)
     ax.grid(True, axis="x", alpha=0.3)
     return fig
@@ -151,7 +201,8 @@ def save(fig: Figure, out_dir: Path, stem: str, formats=FORMATS) -> list[Path]:
     paths = []
     for ext in formats:
         path = out_dir / f"{stem}.{ext}"
-        fig.savefig(path, dpi=fig.dpi)
+        with matplotlib.rc_context(STYLE):  # pdf.fonttype applies when the file is written
+            fig.savefig(path, dpi=fig.dpi)
         paths.append(path)
     return paths
 
@@ -170,6 +221,7 @@ def make_figures(
     metrics: list[str] | None = None,
     formats=FORMATS,
 ) -> list[Path]:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no tqdm bars on stderr per grid
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
     client = client_for(tracking_uri)
     logged = {k for s in selected for r in curve_runs(s) for k in r.metrics}

@@ -42,6 +42,7 @@ METRICS: dict[str, tuple[str, str | None]] = {
     "parzen_ll": ("Parzen LL", "max"),
 }
 ALPHA = 0.05
+COMPACT_TABCOLSEP = "4pt"  # LaTeX's default is 6pt
 BOOTSTRAP_RESAMPLES = 10_000
 
 
@@ -232,12 +233,15 @@ class Table:
         body = [" & ".join(r) + r" \\" for r in rows]
         n_text = 1 if self.compact else 2
         spec = "l" + "r" * (len(header) - 1 - n_text) + "l" * n_text
-        if self.compact:
-            spec = f"@{{}}{spec}@{{}}"  # no outer padding: every point counts in a column
+        preamble = []
+        if self.compact:  # every point counts in a column: no outer padding, narrower gaps (local to the float)
+            spec = f"@{{}}{spec}@{{}}"
+            preamble = [rf"\setlength{{\tabcolsep}}{{{COMPACT_TABCOLSEP}}}"]
         return "\n".join(
             [
                 "% " + self.note().replace("±", "+/-"),
                 r"% needs \usepackage{booktabs}",
+                *preamble,
                 rf"\begin{{tabular}}{{{spec}}}",
                 r"\toprule",
                 " & ".join(header) + r" \\",
@@ -250,7 +254,7 @@ class Table:
         )
 
     def caption(self) -> str:
-        """The note as LaTeX text, for ``\\caption{\\input{table-caption}}`` (or to paste)."""
+        """The note as LaTeX text, to paste into the table's ``\\caption{...}``."""
         return latex_escape(self.note()) + "\n"
 
     def csv(self) -> str:
@@ -262,7 +266,8 @@ class Table:
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "±": r"$\pm$", "–": "--", "Δ": r"$\Delta$",
+    "±": r"$\pm$", "–": "--", "Δ": r"$\Delta$", "<": r"$<$", ">": r"$>$", "≥": r"$\geq$", "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
 }  # fmt: skip
 
 

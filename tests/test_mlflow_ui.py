@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def test_trial_names_say_method_number_values_and_end_state(search):
         assert float(m.group(2)) == pytest.approx(float(params["lr"]), rel=0.05)
         assert m.group(3) == params["n_components"] and m.group(4) == params["n_critic"]
         assert (m.group(5) or "").strip() == end_state_suffix(state)
+        assert not {"epoch", "diverged"} & set(run.data.metrics)  # the step is the epoch; end_state says diverged
     assert numbers == set(range(1, TRIALS + 1))
     states = [r.data.tags["end_state"] for r in search["trials"]]
     assert any(s.startswith("stopped by ASHA") for s in states), states  # this seeded search stops one
@@ -162,7 +165,7 @@ def test_reports_of_a_search_without_finals_show_its_best_trial(search, tmp_path
     t = table.build_table(uri, experiments=["ui"])
     assert t.source == "search" and t.metrics[:2] == ["inception_score", "ddm"]
     ranked = min(search["trials"], key=lambda r: r.data.metrics[METRIC])  # … the table: best at the last epoch
-    assert t.cells[("deli_fisher", METRIC)].mean == ranked.data.metrics[METRIC]
+    assert t.cells[("Deli-Fisher GAN", METRIC)].mean == ranked.data.metrics[METRIC]
     assert best.data.metrics[METRIC] >= search["parent"].data.metrics[f"best_{METRIC}"]
     assert plots.main(["--mlflow-uri", uri, "--experiment", "ui", "--out", str(tmp_path / "figs")]) == 0
     assert {p.name for p in (tmp_path / "figs").iterdir()} >= {"curves_ddm.pdf", "samples.png"}
@@ -176,3 +179,18 @@ def test_classifier_training_reports_each_epoch():
     _, accuracy = train_classifier(load_dataset("mnist5k"), epochs=2, progress=lines.append)
     assert [ln.split("(")[0].strip() for ln in lines] == [f"scoring classifier: epoch {e}/2" for e in (1, 2)]
     assert 0.1 < accuracy <= 1.0
+
+
+def test_database_setup_and_new_study_lines_are_silenced(tmp_path):
+    code = (
+        "from tuner.progress import quiet_library_noise; quiet_library_noise()\n"
+        "from tuner.mlflow_logging import get_or_create_experiment, make_client\n"
+        f"get_or_create_experiment(make_client('sqlite:///{tmp_path}/mlflow.db'), 'x')\n"
+        f"import optuna; optuna.create_study(storage='sqlite:///{tmp_path}/optuna.db', study_name='s')\n"
+        "import logging; logging.getLogger('alembic').warning('a real warning')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "INFO" not in proc.stderr and "A new study created" not in proc.stderr, proc.stderr
+    assert "a real warning" in proc.stderr  # warnings still reach the user

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -16,6 +19,7 @@ from PIL import Image
 from scipy import stats
 
 from reports import plots, table
+from reports.names import display_name
 from reports.store import ReportError
 from tests._shared_search import EXPERIMENT, FINAL_SEEDS, METHODS, TRIALS, shared_store
 
@@ -85,14 +89,18 @@ def welch_by_hand(a, b) -> float:
 
 def test_table_numbers_are_mean_and_sample_std_over_seeds(hand):
     t = build(hand, baseline="fisher")
-    assert t.labels == ["deli_fisher", "fisher"] and t.metrics == ["inception_score", "ddm"]
-    c = t.cells[("fisher", "inception_score")]
+    # display names, the baseline row first
+    assert t.labels == ["Fisher GAN", "Deli-Fisher GAN"] and t.metrics == ["inception_score", "ddm"]
+    c = t.cells[("Fisher GAN", "inception_score")]
     assert (c.mean, c.std, c.n) == (pytest.approx(6.2), pytest.approx(0.2), 3)
-    c = t.cells[("deli_fisher", "ddm")]
+    c = t.cells[("Deli-Fisher GAN", "ddm")]
     assert (c.mean, c.std, c.n) == (pytest.approx(1.5), pytest.approx(0.5), 3)
-    assert t.best("inception_score") == {"deli_fisher"} and t.best("ddm") == {"deli_fisher"}
+    assert t.best("inception_score") == {"Deli-Fisher GAN"} and t.best("ddm") == {"Deli-Fisher GAN"}
+    # bold only where the lead over the baseline is significant: IS p = 0.004, DDM p ≈ 0.10
+    assert t.bold("inception_score") == {"Deli-Fisher GAN"} and t.bold("ddm") == set()
+    assert t.differs[("Deli-Fisher GAN", "ddm")] is False
     # equal n and variances: Welch's dof = 2n − 2 = 4, t = 1 / sqrt(0.04/3 · 2)
-    p = t.significance["deli_fisher"][0]
+    p = t.significance["Deli-Fisher GAN"][0]
     assert p == pytest.approx(welch_by_hand(HAND["deli_fisher"][0], HAND["fisher"][0]), rel=1e-9)
     assert p == pytest.approx(2 * stats.t.sf(1 / math.sqrt(0.08 / 3), 4), rel=1e-9)
     frame = t.frame().set_index("method")
@@ -103,12 +111,12 @@ def test_table_numbers_are_mean_and_sample_std_over_seeds(hand):
 def test_markdown_table_rows(hand):
     md = build(hand, baseline="fisher").markdown()
     lines = md.splitlines()
-    assert lines[0] == ("| method | IS ↑ | DDM ↓ | seeds | trials | epochs | trial-h | features | p (IS vs fisher) |")
-    assert (
-        "| deli_fisher | **7.200** ± 0.200 | **1.500** ± 0.500 | 3/3 | 2 | 10 | 0.80 | classifier:mnist5k | 0.004* |"
-        in lines
-    )
-    assert "| fisher | 6.200 ± 0.200 | 3.000 ± 1.000 | 3/3 | 2 | 10 | 1.80 | classifier:mnist5k | (baseline) |" in lines
+    header = "| method | IS ↑ | DDM ↓ | seeds | trials | epochs | trial-h | features | p (IS vs Fisher GAN) |"
+    assert lines[0] == header
+    # s.d. to 2 significant figures, the mean to the same place; bold only the significant lead (IS, not DDM)
+    bookkeeping = "3/3 | 2 | 10 | {} | classifier:mnist5k"
+    assert lines[2] == f"| Fisher GAN | 6.20 ± 0.20 | 3.0 ± 1.0 | {bookkeeping.format('1.80')} | (baseline) |"
+    assert lines[3] == f"| Deli-Fisher GAN | **7.20** ± 0.20 | 1.50 ± 0.50 | {bookkeeping.format('0.80')} | 0.004* |"
 
 
 def test_latex_table_is_compile_shaped(hand):
@@ -124,7 +132,7 @@ def test_latex_table_is_compile_shaped(hand):
     n_cols = len(re.match(r"\\begin\{tabular\}\{(\w+)\}", body[0]).group(1))
     assert rows[0].count("&") == n_cols - 1
     assert not re.search(r"(?<!\\)_", "\n".join(body))  # every underscore escaped
-    assert r"deli\_fisher & \textbf{7.200} $\pm$ 0.200 & \textbf{1.500} $\pm$ 0.500" in tex
+    assert r"Deli-Fisher GAN & \textbf{7.20} $\pm$ 0.20 & 1.50 $\pm$ 0.50" in tex
     for ln in body:
         assert ln.count("{") - ln.count(r"\{") == ln.count("}") - ln.count(r"\}")
         assert ln.count("$") % 2 == 0
@@ -133,18 +141,18 @@ def test_latex_table_is_compile_shaped(hand):
 def test_csv_holds_the_unrounded_numbers(hand, tmp_path):
     t = build(hand, baseline="fisher")
     paths = table.write_table(t, tmp_path)
-    assert sorted(p.name for p in paths) == ["table.csv", "table.md", "table.tex"]
+    assert sorted(p.name for p in paths) == ["table-caption.tex", "table.csv", "table.md", "table.tex"]
     df = pd.read_csv(tmp_path / "table.csv").set_index("method")
     assert df.loc["deli_fisher", "inception_score_mean"] == pytest.approx(7.2, abs=1e-12)
     assert df.loc["fisher", "ddm_std"] == pytest.approx(1.0, abs=1e-12)
-    assert df.loc["deli_fisher", "p_value"] == pytest.approx(t.significance["deli_fisher"][0])
+    assert df.loc["deli_fisher", "p_value"] == pytest.approx(t.significance["Deli-Fisher GAN"][0])
 
 
 def test_bootstrap_ci_of_the_difference(hand):
     t = build(hand, baseline="fisher", test="bootstrap")
-    lo, hi = t.significance["deli_fisher"]
+    lo, hi = t.significance["Deli-Fisher GAN"]
     assert lo <= 1.0 <= hi and lo > 0  # every resampled deli mean (≥ 7.0) beats every fisher mean (≤ 6.4)
-    assert (lo, hi) == build(hand, baseline="fisher", test="bootstrap").significance["deli_fisher"]
+    assert (lo, hi) == build(hand, baseline="fisher", test="bootstrap").significance["Deli-Fisher GAN"]
     assert "]*" in t.markdown()
 
 
@@ -156,10 +164,14 @@ def test_welch_is_undefined_without_spread_or_seeds():
 
 def test_selection_by_method_search_tag_and_baseline(hand):
     t = build(hand, methods=["fisher", "deli_fisher"], baseline="deli_fisher", test_metric="ddm")
-    assert t.labels == ["fisher", "deli_fisher"] and "fisher" in t.significance
-    assert t.significance["fisher"][0] == pytest.approx(welch_by_hand(HAND["fisher"][1], HAND["deli_fisher"][1]))
-    assert build(hand, tags={"group": "b"}).labels == ["deli_fisher"]
-    assert build(hand, searches=["fisher-hand"]).labels == ["fisher"]
+    # the baseline row comes first
+    assert t.labels == ["Deli-Fisher GAN", "Fisher GAN"] and "Fisher GAN" in t.significance
+    assert t.significance["Fisher GAN"][0] == pytest.approx(welch_by_hand(HAND["fisher"][1], HAND["deli_fisher"][1]))
+    # --method order otherwise
+    assert build(hand, methods=["fisher", "deli_fisher"]).labels == ["Fisher GAN", "Deli-Fisher GAN"]
+    assert build(hand, baseline="Fisher GAN").baseline == "Fisher GAN"  # a display name works as well as a method key
+    assert build(hand, tags={"group": "b"}).labels == ["Deli-Fisher GAN"]
+    assert build(hand, searches=["fisher-hand"]).labels == ["Fisher GAN"]
     for kwargs, needle in [
         ({"methods": ["wgan"]}, "unknown method"),
         ({"experiments": ["nope"]}, "unknown MLflow experiment"),
@@ -210,7 +222,7 @@ def runs_df(store):
 def test_table_matches_values_read_with_pandas(store, runs_df):
     t = table.build_table(store.uri, experiments=[EXPERIMENT], baseline="fisher")
     assert t.test_metric == "ddm"  # the metric the search optimised
-    assert sorted(t.labels) == sorted(METHODS)
+    assert t.labels == [display_name("fisher"), display_name("deli_fisher")]
     finals = runs_df[runs_df["tags.role"] == "final"]
     frame = t.frame().set_index("method")
     for method in METHODS:
@@ -218,7 +230,7 @@ def test_table_matches_values_read_with_pandas(store, runs_df):
         assert len(mine) == FINAL_SEEDS
         for m in ("inception_score", "ddm"):
             values = mine[f"metrics.final_{m}"]
-            cell = t.cells[(method, m)]
+            cell = t.cells[(display_name(method), m)]
             assert cell.n == FINAL_SEEDS
             assert cell.mean == pytest.approx(values.mean(), rel=1e-12)
             assert cell.std == pytest.approx(values.std(ddof=1), rel=1e-9, abs=1e-15)
@@ -229,25 +241,46 @@ def test_table_matches_values_read_with_pandas(store, runs_df):
         assert frame.loc[method, "feature_path"] == mine["params.feature_path"].iloc[0]
     deli = finals[finals["tags.method"] == "deli_fisher"]["metrics.final_ddm"]
     fisher = finals[finals["tags.method"] == "fisher"]["metrics.final_ddm"]
-    assert t.significance["deli_fisher"][0] == pytest.approx(welch_by_hand(deli, fisher), rel=1e-6)
-    assert "deli\\_fisher" in t.latex() and "| deli_fisher |" in t.markdown()
+    assert t.significance["Deli-Fisher GAN"][0] == pytest.approx(welch_by_hand(deli, fisher), rel=1e-6)
+    assert "| Deli-Fisher GAN |" in t.markdown()
 
 
-def test_plots_are_images_of_the_expected_size(store, tmp_path):
+def test_plots_are_column_sized_images_with_truetype_pdfs(store, tmp_path, capsys):
     paths = plots.make_figures(store.uri, tmp_path, experiments=[EXPERIMENT])
     stems = {p.stem for p in paths}
-    assert stems == {"curves_inception_score", "curves_ddm", "samples"} | {
-        f"importance_{store.names[m]}" for m in METHODS
-    }
+    assert stems == {"curves_inception_score", "curves_ddm", "samples"}  # 2 trials: no importance figure
+    err = capsys.readouterr().err
+    assert err.count("need ≥ 20 completed trials") == len(METHODS) and "Downloading artifacts" not in err
     for p in paths:
         assert p.stat().st_size > 1000
         if p.suffix == ".pdf":
-            assert p.read_bytes()[:5] == b"%PDF-"
-        elif p.stem.startswith(("curves", "importance")):
+            pdf = p.read_bytes()
+            assert pdf[:5] == b"%PDF-" and b"/FontFile2" in pdf and b"/Type3" not in pdf  # TrueType (fonttype 42)
+        elif p.stem.startswith("curves"):
             with Image.open(p) as im:
                 assert im.size == (round(plots.FIGSIZE[0] * plots.DPI), round(plots.FIGSIZE[1] * plots.DPI))
     with Image.open(tmp_path / "samples.png") as im:
-        assert im.size == (round(2.6 * len(METHODS) * plots.DPI), round(3.0 * plots.DPI))
+        width, height = plots.samples_figsize(len(METHODS))
+        assert im.size == (round(width * plots.DPI), round(height * plots.DPI)) and width == 3.3
+
+
+def test_importances_need_twenty_completed_trials(tmp_path):
+    import optuna
+
+    from reports.store import RunRecord, Search
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="s", storage=url, sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("lr", 0, 1) ** 2 + 0.01 * t.suggest_float("beta", 0, 1), n_trials=19)
+    params = {"optuna_storage": url, "optuna_study": "s", "metric": "ddm"}
+    search = Search(RunRecord("r", "0", "FINISHED", None, None, params, {"search_name": "s"}, {}))
+    with pytest.raises(ReportError, match="need ≥ 20 completed trials, it has 19"):
+        plots.plot_importances(search, "Fisher GAN")
+    study.optimize(lambda t: t.suggest_float("lr", 0, 1) ** 2 + 0.01 * t.suggest_float("beta", 0, 1), n_trials=6)
+    ax = plots.plot_importances(search, "Fisher GAN").axes[0]
+    assert ax.get_title() == "" and ax.get_xlabel() == "fANOVA importance for DDM (25 trials)"
+    bars = {t.get_text(): b.get_width() for t, b in zip(ax.get_yticklabels(), ax.patches, strict=True)}
+    assert bars["lr"] > bars["beta"]  # the objective barely depends on beta
 
 
 def test_curve_figure_has_one_line_per_method_at_the_seed_mean(store, runs_df):
@@ -259,7 +292,7 @@ def test_curve_figure_has_one_line_per_method_at_the_seed_mean(store, runs_df):
     ax = fig.axes[0]
     lines = ax.get_lines()
     assert len(lines) == len(METHODS)
-    assert ax.get_xlabel() == "epoch" and "lower is better" in ax.get_ylabel()
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "DDM (MNIST classifier) ↓" and ax.get_title() == ""
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         f"{lab} (n = {FINAL_SEEDS} seeds)" for lab in row_labels(searches)
     ]
@@ -278,3 +311,49 @@ def test_plots_cli_bad_input_is_one_line_exit_2(store, tmp_path, capsys):
         err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
         assert len(err) == 1 and err[0].startswith("error: "), err
     assert not out.exists()
+
+
+def test_spread_sets_the_precision_never_plus_minus_zero():
+    assert table.decimals_for(9e-5, 3) == 6 and f"{9e-5:.6f}" == "0.000090"
+    assert table.decimals_for(0.2, 3) == 2 and table.decimals_for(1.0, 3) == 1 and table.decimals_for(12.0, 3) == 0
+    assert table.decimals_for(float("nan"), 3) == 3 and table.decimals_for(0.0, 4) == 4
+
+
+def test_compact_table_moves_bookkeeping_to_the_caption_note(hand):
+    t = build(hand, baseline="fisher", compact=True)
+    md = t.markdown().splitlines()
+    assert md[0] == "| method | IS ↑ | DDM ↓ | p |"
+    assert md[2] == "| Fisher GAN | 6.20 ± 0.20 | 3.0 ± 1.0 | – |"
+    note = t.note()
+    assert "Fisher GAN: 3/3 seeds, 2 search trials, 10 epochs, 1.80 trial-hours" in note
+    assert "Features: classifier:mnist5k." in note and "bold: best, and different from Fisher GAN" in note
+    assert r"\begin{tabular}{@{}lrrl@{}}" in t.latex() and "$p$" in t.latex()
+
+
+def _pdflatex(folder: Path, tabular: str, caption: str) -> str:
+    """Compile the table in a two-column article, as a paper would include it; returns the log."""
+    (folder / "table.tex").write_text(tabular)
+    (folder / "paper.tex").write_text(
+        "\\documentclass[twocolumn]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\begin{document}\n\\begin{table}\n\\centering\n\\input{table}\n"
+        f"\\caption{{{caption}}}\n\\end{{table}}\nText.\n\\end{{document}}\n"
+    )
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=folder, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    return (folder / "paper.log").read_text(errors="replace")
+
+
+NO_TEX = "pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended)"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason=NO_TEX)
+def test_compact_latex_compiles_and_fits_an_article_column(hand, tmp_path):
+    t = build(hand, baseline="fisher", compact=True)
+    log = _pdflatex(tmp_path, t.latex(), t.caption().strip())
+    assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
+    wide = build(hand, baseline="fisher")  # every bookkeeping column: the check does see a table that overflows
+    (tmp_path / "wide").mkdir()
+    assert "Overfull \\hbox" in _pdflatex(tmp_path / "wide", wide.latex(), wide.caption().strip())

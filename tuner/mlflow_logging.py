@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -43,6 +44,9 @@ RAY_KEYS = {
     "node_ip", "time_since_restore", "iterations_since_restore", "done", "checkpoint_dir_name",
     "should_checkpoint",
 }  # fmt: skip
+# Result keys that are not charts: the epoch is every metric's step, and divergence is in the end_state tag.
+NOT_CHARTED = {"epoch", "diverged"}
+STEP_KEY = "time_total_s"  # logged every epoch by every trial: its last step is the last epoch logged
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 
 
@@ -187,12 +191,17 @@ class TrialNumbers:
     """#1, #2, … in the order trials start (Ray's trial ids are random hex), shared by the MLflow run names and the
     terminal lines so both say the same number; it matches the Optuna trial number + 1 of a search."""
 
-    def __init__(self, start: int = 0):
-        self.start = start
+    def __init__(self):
         self._numbers: dict[str, int] = {}
 
     def __call__(self, trial_id: str) -> int:
-        return self._numbers.setdefault(trial_id, self.start + len(self._numbers) + 1)
+        if trial_id not in self._numbers:
+            self._numbers[trial_id] = max(self._numbers.values(), default=0) + 1
+        return self._numbers[trial_id]
+
+    def assign(self, trial_id: str, number: int) -> None:
+        """A number a run already carries (a resumed search finds its runs again)."""
+        self._numbers.setdefault(trial_id, number)
 
 
 def trial_run_name(method: str, number: int, config: dict, searched: tuple[str, ...] = ()) -> str:
@@ -243,6 +252,7 @@ class MLflowTrialLogger(tune.Callback):
         self._runs: dict[str, str] = {}  # trial_id → run_id
         self._last_epoch: dict[str, int] = {}
         self._grid_epochs: dict[str, set[int]] = {}
+        self._names: dict[str, str] = {}  # trial_id → run name as created
 
     def setup(self, **info) -> None:
         self.client = make_client(self.tracking_uri)
@@ -264,12 +274,16 @@ class MLflowTrialLogger(tune.Callback):
         found = self.client.search_runs([self.experiment_id], f"tags.{TRIAL_TAG} = '{tid}'", max_results=1)
         if found:
             run_id = found[0].info.run_id
-            history = self.client.get_metric_history(run_id, "epoch")
-            self._last_epoch[tid] = int(max((m.value for m in history), default=0))
+            self._names[tid] = re.sub(r" \[[^\]]*\]$", "", found[0].info.run_name or "")  # without an end suffix
+            if m := re.search(r" #(\d+)\b", found[0].info.run_name or ""):
+                self.numbers.assign(tid, int(m.group(1)))
+            history = self.client.get_metric_history(run_id, STEP_KEY)
+            self._last_epoch[tid] = int(max((m.step for m in history), default=0))
             if found[0].info.status != "RUNNING":
                 self.client.update_run(run_id, status="RUNNING")
         else:
-            run = self.client.create_run(self.experiment_id, run_name=self._name(trial), tags=self._child_tags(trial))
+            self._names[tid] = self._name(trial)
+            run = self.client.create_run(self.experiment_id, run_name=self._names[tid], tags=self._child_tags(trial))
             run_id = run.info.run_id
             log_params(self.client, run_id, trial.config)
             self._last_epoch[tid] = 0
@@ -297,6 +311,7 @@ class MLflowTrialLogger(tune.Callback):
             Metric(k, float(v), ts, epoch)
             for k, v in flatten(result).items()
             if k not in RAY_KEYS
+            and k not in NOT_CHARTED
             and not k.startswith("config.")
             and isinstance(v, int | float)
             and not isinstance(v, bool)
@@ -358,7 +373,8 @@ class MLflowTrialLogger(tune.Callback):
         run_id = self.run_id(trial)
         self.client.log_batch(run_id, tags=[RunTag("end_state", end_state)])
         if suffix := end_state_suffix(end_state):  # the runs list shows names, not tags, without column picking
-            self.client.update_run(run_id, name=f"{self._name(trial)} {suffix}")
+            name = self._names.get(trial.trial_id) or self._name(trial)
+            self.client.update_run(run_id, name=f"{name} {suffix}")
         self.client.set_terminated(run_id, status)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
