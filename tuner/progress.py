@@ -46,11 +46,13 @@ class ProgressPrinter(tune.Callback):
         self.metric, self.trials, self.epochs, self.mode, self.label = metric, trials, epochs, mode, label
         self.numbers = numbers or TrialNumbers()
         self.start = time.time()
-        self.finished = 0
+        self.finished = 0  # trials ended since this driver started (the pace of the ETA)
+        self.done = 0  # trials ended in all, those of an earlier driver included (after --resume)
         self.best: tuple[float, str] | None = None  # (value, trial label)
 
     def setup(self, **info) -> None:  # also after --resume, which restores this object from the stored run
         self.start = time.time()
+        self.finished = 0
 
     def _name(self, trial) -> str:
         return f"{self.label} #{self.numbers(trial.trial_id)}"
@@ -59,10 +61,10 @@ class ProgressPrinter(tune.Callback):
         return f"[{duration(time.time() - self.start):>7s}]"
 
     def eta(self) -> str:
-        """Time left at the pace of the trials finished so far (ASHA stops make later trials shorter or not)."""
+        """Time left at the pace of the trials finished so far (a rough guide: ASHA stops some trials early)."""
         if not self.finished:
             return "ETA after the first trial"
-        left = (time.time() - self.start) / self.finished * max(self.trials - self.finished, 0)
+        left = (time.time() - self.start) / self.finished * max(self.trials - self.done, 0)
         return f"ETA ~{duration(left)}"
 
     def _update_best(self, trial, value) -> None:
@@ -74,17 +76,19 @@ class ProgressPrinter(tune.Callback):
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self._update_best(trial, result.get(self.metric))
         running = sum(t.status == "RUNNING" for t in trials)
+        self.done = max(self.done, sum(t.status in ("TERMINATED", "ERROR") for t in trials))
         keys = dict.fromkeys((self.metric, "inception_score", "ddm", "loss_d", "loss_g"))
         shown = "  ".join(f"{k} {fmt(result[k])}" for k in keys if isinstance(result.get(k), int | float))
         best = f"best {fmt(self.best[0])} ({self.best[1]})" if self.best else "best –"
         print(
             f"{self._stamp()} {self._name(trial)} epoch {result.get('epoch')}/{self.epochs}  {shown}"
-            f"  | {best} | {running} running, {self.finished}/{self.trials} done, {self.eta()}",
+            f"  | {best} | {running} running, {self.done}/{self.trials} done, {self.eta()}",
             flush=True,
         )
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self.finished += 1
+        self.done += 1
         last = trial.last_result or {}
         epoch = int(last.get("epoch", 0))
         if last.get("diverged"):
@@ -101,6 +105,7 @@ class ProgressPrinter(tune.Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self.finished += 1
+        self.done += 1
         print(f"{self._stamp()} {self._name(trial)} ERRORED (see its error.txt in {trial.path})", flush=True)
 
 
