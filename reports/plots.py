@@ -176,16 +176,19 @@ def plot_importances(search: Search, label: str) -> Figure:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(study_name=params["optuna_study"], storage=params["optuna_storage"])
-        n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-        if n < MIN_IMPORTANCE_TRIALS:
-            raise ReportError(
-                f"importances of search {search.name} need ≥ {MIN_IMPORTANCE_TRIALS} completed trials, it has {n} "
-                f"(trials ASHA stopped do not count); run a longer search, e.g. --trials 64"
-            )
+    except (KeyError, ValueError, RuntimeError) as e:  # no such study
+        raise ReportError(f"importances of search {search.name}: {e}") from e
+    n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    if n < MIN_IMPORTANCE_TRIALS:
+        raise ReportError(
+            f"importances of search {search.name} need ≥ {MIN_IMPORTANCE_TRIALS} completed trials, it has {n} "
+            f"(trials ASHA stopped do not count); run a longer search, e.g. --trials 64"
+        )
+    try:
         importances = optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
         )
-    except (KeyError, ValueError, RuntimeError) as e:  # missing study, or too few completed trials
+    except (ValueError, RuntimeError) as e:  # e.g. every completed trial has the same parameters
         raise ReportError(f"importances of search {search.name}: {e}") from e
     names = list(importances)[::-1]  # most important on top
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")

@@ -166,7 +166,12 @@ class Table:
         what = "p" if self.test == "welch" else "95% CI of Δ"
         sig = what if self.compact else f"{what} ({metric_label(self.test_metric)} vs {self.baseline})"
         bookkeeping = [] if self.compact else ["seeds", "trials", "epochs", "trial-h", "features"]
-        return ["method", *metric_cols, *bookkeeping, sig]
+        return ["method", *metric_cols, *bookkeeping, *([sig] if self.tested else [])]
+
+    @property
+    def tested(self) -> bool:
+        """Whether the table has a significance column: finals over seeds do, a search's best trials do not."""
+        return self.source == "finals"
 
     def _bookkeeping(self, s: Search, lab: str) -> list[str]:
         scored = self.cells[(lab, self.test_metric)].n if self.metrics else 0
@@ -179,7 +184,8 @@ class Table:
         for lab, s in zip(self.labels, self.searches, strict=True):
             bookkeeping = [] if self.compact else [esc(v) for v in self._bookkeeping(s, lab)]
             metrics = [self._cells(lab, m, pm, bold, esc) for m in self.metrics]
-            out.append([esc(lab), *metrics, *bookkeeping, esc(self._significance(lab))])
+            sig = [esc(self._significance(lab))] if self.tested else []
+            out.append([esc(lab), *metrics, *bookkeeping, *sig])
         return out
 
     def note(self) -> str:
@@ -214,7 +220,7 @@ class Table:
 
     def markdown(self) -> str:
         header = self._header({"max": "↑", "min": "↓"})
-        n_text = 1 if self.compact else 2  # left-aligned trailing columns: features (if shown) and the test
+        n_text = int(not self.compact) + int(self.tested)  # left-aligned trailing columns: features, the test
         lines = [
             "| " + " | ".join(header) + " |",
             "|" + "|".join([":---"] + ["---:"] * (len(header) - 1 - n_text) + [":---"] * n_text) + "|",
@@ -227,11 +233,11 @@ class Table:
         for i, m in enumerate(self.metrics, start=1):
             arrow = {"max": r" $\uparrow$", "min": r" $\downarrow$"}.get(direction(m), "")
             header[i] += arrow
-        if self.compact and self.test == "welch":
+        if self.compact and self.tested and self.test == "welch":
             header[-1] = "$p$"
         rows = self._rows(r" $\pm$ ", lambda x: rf"\textbf{{{x}}}", latex_escape)
         body = [" & ".join(r) + r" \\" for r in rows]
-        n_text = 1 if self.compact else 2
+        n_text = int(not self.compact) + int(self.tested)
         spec = "l" + "r" * (len(header) - 1 - n_text) + "l" * n_text
         preamble = []
         if self.compact:  # every point counts in a column: no outer padding, narrower gaps (local to the float)

@@ -161,6 +161,7 @@ def test_reports_of_a_search_without_finals_show_its_best_trial(search, tmp_path
     assert table.main(["--mlflow-uri", uri, "--experiment", "ui", "--out", str(tmp_path / "tables")]) == 0
     md = capsys.readouterr().out
     assert "search results, not finals" in md
+    assert md.splitlines()[0] == "| method | IS ↑ | DDM ↓ | seeds | trials | epochs | trial-h | features |"  # no test
     best = search["client"].get_run(search["parent"].data.tags[BEST_RUN_TAG])  # best at its best epoch …
     t = table.build_table(uri, experiments=["ui"])
     assert t.source == "search" and t.metrics[:2] == ["inception_score", "ddm"]
