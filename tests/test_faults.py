@@ -271,7 +271,8 @@ def test_kept_records_replay_in_a_later_client_exactly_once(tmp_path):
     for tid in ("t1", "t2"):  # t1 exists in the store already; t2 does not
         run = down.create_run(experiment, tags={"ray_trial_id": tid, "role": "trial"}, run_name=tid).info.run_id
         for epoch in (1, 2):
-            down.log_batch(run, metrics=[Metric("epoch", epoch, 1000 + epoch, epoch), Metric("ddm", 0.5, 1000, epoch)])
+            metrics = [Metric("time_total_s", epoch, 1000 + epoch, epoch), Metric("ddm", 0.5, 1000, epoch)]
+            down.log_batch(run, metrics=metrics)
         down.set_terminated(run, "FINISHED")
     assert down.offline and len(down.spool) == 8  # 2 runs: created, 2 epochs logged, ended
     kept = (spool / "pending.jsonl").read_text()
