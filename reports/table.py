@@ -364,15 +364,22 @@ def build_table(
     test_metric: str | None = None,
     decimals: int = 3,
     compact: bool = False,
+    allow_mixed_scoring: bool = False,
 ) -> Table:
     if test not in ("welch", "bootstrap"):
         raise ReportError(f"unknown test {test!r}; valid: welch, bootstrap")
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
-    if not any(s.finals for s in selected):
-        return search_table(selected, metrics, baseline, test, test_metric, decimals, compact)
     paths = {s.feature_path for s in selected} - {"n/a"}
     if len(paths) > 1:
         raise ReportError(f"scores come from different feature paths ({', '.join(sorted(paths))}); select one")
+    scorings = {s.scoring for s in selected} - {"n/a"}
+    if len(scorings) > 1 and not allow_mixed_scoring:
+        raise ReportError(
+            f"scores come from different generator settings ({' | '.join(sorted(scorings))}); select one, "
+            "or pass --allow-mixed-scoring to compare them anyway"
+        )
+    if not any(s.finals for s in selected):
+        return search_table(selected, metrics, baseline, test, test_metric, decimals, compact)
     cols = _metrics(selected, metrics)
     labels = row_labels(selected)
     baseline = resolve_baseline(labels, selected, baseline)
@@ -509,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         help="seeds, trials, epochs, trial-hours and features go to "
         "the caption note, so the LaTeX fits an article column",
     )
+    p.add_argument("--allow-mixed-scoring", action="store_true", help="allow rows scored with different generator "
+                   "settings (EMA or not, bf16 or fp32); refused by default since both change scores")  # fmt: skip
     p.add_argument("--format", default="markdown", choices=["markdown", "latex", "csv"], help="printed format")
     p.add_argument("--out", default=None, help="also write table.md, table.tex and table.csv into this folder")
     args = p.parse_args(argv)
@@ -521,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
             test_metric=args.test_metric,
             decimals=args.decimals,
             compact=args.compact,
+            allow_mixed_scoring=args.allow_mixed_scoring,
         )
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)
