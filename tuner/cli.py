@@ -124,6 +124,7 @@ def validate(args: argparse.Namespace) -> None:
     """Every check that can fail before a search starts; raises UsageError with one clear line."""
     _check(args.method is not None, f"missing METHOD; valid: {', '.join(method_names())}")
     _check(args.method in method_names(), f"unknown method {args.method!r}; valid: {', '.join(method_names())}")
+    validate_names(args)
     if getattr(args, "resume", False):  # the stored search's arguments replace the command line's
         from tuner.resume import ResumeError, apply_stored_args
 
@@ -165,7 +166,31 @@ def validate(args: argparse.Namespace) -> None:
     if args.optuna_storage:
         problem = optuna_storage.check_storage_url(args.optuna_storage)
         _check(problem is None, problem or "")
+    validate_limits(args)
     validate_runtime(args)
+
+
+def validate_names(args: argparse.Namespace) -> None:
+    """--name and --experiment become a folder, an experiment and filter values: a fixed set of characters."""
+    from tuner.names import name_problem
+
+    for flag, value in (("--name", args.name), ("--experiment", getattr(args, "experiment", None))):
+        problem = name_problem(flag, value) if value is not None else None
+        _check(problem is None, problem or "")
+
+
+def validate_limits(args: argparse.Namespace) -> None:
+    """Counts, seed, tracking URI scheme, writable folders, batch vs. training set (``tuner.limits``)."""
+    from tuner import limits
+
+    for problem in (
+        limits.count_problem(args),
+        limits.metric_samples_problem(parse_metric_map(args.metric_samples, "--metric-samples")),
+        limits.tracking_uri_problem(args.mlflow_uri),
+        limits.storage_problems(args),
+        limits.batch_problem(args),
+    ):
+        _check(problem is None, problem or "")
 
 
 STORAGE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "hdfs", "file", "memory", "mock")
@@ -187,10 +212,14 @@ def validate_runtime(args: argparse.Namespace) -> None:
         folder = Path(args.storage).expanduser()
         _check(not folder.exists() or folder.is_dir(), f"--storage {args.storage} is a file; give a folder")
     if args.name and not getattr(args, "resume", False) and scheme is None:
+        from ray import tune
+
         from tuner.resume import ARGS_FILE, experiment_path
 
-        done = Path(experiment_path(storage_path(args.storage), args.name), ARGS_FILE)
-        _check(not done.exists(), f"--name {args.name}: a search of that name exists in {args.storage}; "
+        # A start that failed before Tune saved any state holds no trials: its name may be used again.
+        path = experiment_path(storage_path(args.storage), args.name)
+        started = Path(path, ARGS_FILE).exists() and tune.Tuner.can_restore(path)
+        _check(not started, f"--name {args.name}: a search of that name exists in {args.storage}; "
                "add --resume to continue it or pick another --name")  # fmt: skip
     if args.address:
         try:
@@ -276,11 +305,14 @@ def validate_metrics(args: argparse.Namespace) -> None:
            "so ASHA and TPE need it every epoch; remove it from --metric-every")  # fmt: skip
     if args.features == "inception-v3" and needs_extractor(metrics):
         from trainables.features.inception import resolve_weights
+        from tuner.limits import inception_weights_problem
 
         try:
-            resolve_weights(args.inception_weights)
+            weights = resolve_weights(args.inception_weights)
         except ValueError as e:
             raise UsageError(str(e)) from e
+        problem = inception_weights_problem(weights)
+        _check(problem is None, problem or "")
 
 
 def trial_config(args: argparse.Namespace) -> dict:

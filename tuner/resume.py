@@ -119,13 +119,16 @@ def close_lost_runs(client, experiment: str, search_name: str, path: str) -> int
     from mlflow.entities import RunTag
     from ray.tune import ExperimentAnalysis
 
+    from tuner.mlflow_filters import all_of, tag_equals
     from tuner.mlflow_logging import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
     known = {t.trial_id for t in ExperimentAnalysis(path).trials}
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return 0
-    running = f"tags.{SEARCH_TAG} = '{search_name}' and tags.{ROLE_TAG} = 'trial' and attributes.status = 'RUNNING'"
+    running = all_of(
+        tag_equals(SEARCH_TAG, search_name), tag_equals(ROLE_TAG, "trial"), "attributes.status = 'RUNNING'"
+    )
     lost = [r for r in client.search_runs([exp.experiment_id], running) if r.data.tags.get(TRIAL_TAG) not in known]
     for run in lost:
         client.log_batch(run.info.run_id, tags=[RunTag("end_state", LOST_STATE)])
