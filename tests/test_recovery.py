@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient

@@ -189,6 +189,7 @@ def validate_limits(args: argparse.Namespace) -> None:
         limits.tracking_uri_problem(args.mlflow_uri),
         limits.storage_problems(args),
         limits.batch_problem(args),
+        limits.local_resources_problem(args),
     ):
         _check(problem is None, problem or "")
 
@@ -212,13 +213,11 @@ def validate_runtime(args: argparse.Namespace) -> None:
         folder = Path(args.storage).expanduser()
         _check(not folder.exists() or folder.is_dir(), f"--storage {args.storage} is a file; give a folder")
     if args.name and not getattr(args, "resume", False) and scheme is None:
-        from ray import tune
-
         from tuner.resume import ARGS_FILE, experiment_path
 
-        # A start that failed before Tune saved any state holds no trials: its name may be used again.
-        path = experiment_path(storage_path(args.storage), args.name)
-        started = Path(path, ARGS_FILE).exists() and tune.Tuner.can_restore(path)
+        # A start that failed before Tune saved its experiment state holds no trials: its name may be used again.
+        path = Path(experiment_path(storage_path(args.storage), args.name))
+        started = (path / ARGS_FILE).exists() and any(path.glob("experiment_state-*.json"))
         _check(not started, f"--name {args.name}: a search of that name exists in {args.storage}; "
                "add --resume to continue it or pick another --name")  # fmt: skip
     if args.address:

@@ -121,8 +121,20 @@ def resources_problem(cpus: float, gpus: float, available: dict[str, float], joi
     return None
 
 
+def local_resources_problem(args: argparse.Namespace) -> str | None:
+    """Without --address the private Ray instance gets this machine's CPUs and GPUs: checked before it starts."""
+    if args.address:
+        return None
+    import torch
+
+    machine = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
+    return resources_problem(args.cpus_per_trial, args.gpus_per_trial, machine, joined=False)
+
+
 def cluster_problem(args: argparse.Namespace) -> str | None:
-    """Per-trial resources against the running Ray instance or cluster (after ``init_ray``)."""
+    """Per-trial resources against the cluster joined with --address (after ``init_ray``)."""
+    if not args.address:
+        return None
     import ray
 
-    return resources_problem(args.cpus_per_trial, args.gpus_per_trial, ray.cluster_resources(), bool(args.address))
+    return resources_problem(args.cpus_per_trial, args.gpus_per_trial, ray.cluster_resources(), joined=True)

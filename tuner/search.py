@@ -62,7 +62,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     from tuner.ray_setup import init_ray
 
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
-    if problem := cluster_problem(args):  # Tune would wait forever for a trial no node can hold
+    if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
         raise UsageError(problem)
     apply_metric_defaults(args)
     mode = MODES[args.metric]
