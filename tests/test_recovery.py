@@ -4,13 +4,20 @@ started at once in one folder. Nothing crashes, nothing is lost, nothing is repo
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from tests.services import free_port, mlflow_server
+from tests.services import free_port, mlflow_server, stop_group
 from tuner.mlflow_resilient import PLACEHOLDER_PREFIX, ResilientMlflowClient
+from tuner.outcome import INTERRUPTED_STATE
 
 
 def test_writes_after_the_server_returns_reach_the_run_created_while_it_was_down(tmp_path):
@@ -39,3 +46,57 @@ def test_writes_after_the_server_returns_reach_the_run_created_while_it_was_down
         assert sorted(m.step for m in direct.get_metric_history(run.info.run_id, "epoch")) == [1, 2]
         assert [a.path for a in direct.list_artifacts(run.info.run_id, "samples")] == ["samples/grid.png"]
         assert client.get_metric_history(run_id, "epoch"), "the placeholder reads as the real run"
+
+
+TINY = ("--width", "4", "--eval-samples", "100", "--train-limit", "256", "--batch-size", "32")
+
+
+def _open_driver(tmp_path: Path, argv: list[str], log_name: str, env: dict) -> tuple[subprocess.Popen, object]:
+    log = open(tmp_path / log_name, "w")  # a file, not a pipe: a full pipe would stall the driver
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuner.search", *argv], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True, env={**os.environ, **env},
+    )  # fmt: skip
+    return proc, log
+
+
+def test_ctrl_c_stops_the_search_as_interrupted_with_a_resume_command(tmp_path):
+    """SIGINT to the driver's process group (what Ctrl-C in a terminal sends) once a trial has logged an epoch:
+    exit status 130, no "best trial", the parent run KILLED, no trial run left RUNNING, the --resume command
+    printed shell-quoted, and Ray's private temp folder removed."""
+    db, ray_tmp = tmp_path / "mlflow.db", Path(tempfile.mkdtemp(prefix="gt", dir="/tmp"))
+    argv = ["fisher", "--trials", "3", "--epochs", "3", "--grace-period", "3", "--concurrency", "1", *TINY,
+            "--name", "ctl-c", "--storage", "ray results", "--mlflow-uri", f"sqlite:///{db}"]  # fmt: skip
+    driver, log = _open_driver(tmp_path, argv, "driver.log", {"GAN_TUNER_RAY_TMP": str(ray_tmp)})
+    client = MlflowClient(f"sqlite:///{db}")
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            output = (tmp_path / "driver.log").read_text()
+            assert driver.poll() is None, f"search ended before it could be interrupted:\n{output[-3000:]}"
+            assert time.monotonic() < deadline, f"no epoch logged in time:\n{output[-3000:]}"
+            if " epoch 1/3 " in output:
+                break
+            time.sleep(0.2)
+        os.killpg(driver.pid, signal.SIGINT)
+        rc = driver.wait(timeout=120)
+    finally:
+        stop_group(driver, signal.SIGKILL)
+        log.close()
+    output = (tmp_path / "driver.log").read_text()
+    assert rc == 130, output[-3000:]
+    assert "best trial" not in output
+    line = next(ln for ln in output.splitlines() if "interrupted" in ln and "continue it with: " in ln)
+    command = shlex.split(line.split("continue it with: ", 1)[1])
+    assert command == ["python", "-m", "tuner.search", "fisher", "--name", "ctl-c", "--storage", "ray results",
+                       "--resume"]  # fmt: skip
+
+    experiment = client.get_experiment_by_name("ctl-c").experiment_id
+    (parent,) = client.search_runs([experiment], "tags.role = 'search'")
+    assert parent.info.status == "KILLED"
+    trials = client.search_runs([experiment], "tags.role = 'trial'")
+    assert trials and all(r.info.status in ("FINISHED", "KILLED") for r in trials), [r.info.status for r in trials]
+    assert any(r.data.tags.get("end_state") == INTERRUPTED_STATE for r in trials)
+    leftovers = list(ray_tmp.iterdir())
+    ray_tmp.rmdir() if not leftovers else None
+    assert not leftovers, f"Ray temp folders left behind: {leftovers}"
