@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import optuna
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
@@ -100,3 +101,28 @@ def test_ctrl_c_stops_the_search_as_interrupted_with_a_resume_command(tmp_path):
     leftovers = list(ray_tmp.iterdir())
     ray_tmp.rmdir() if not leftovers else None
     assert not leftovers, f"Ray temp folders left behind: {leftovers}"
+
+
+def test_two_searches_started_at_once_in_a_fresh_folder_both_finish_apart(tmp_path):
+    """Two real searches, default names, one new folder, started together: both finish, in two Ray folders
+    and two MLflow experiments, sharing one MLflow and one Optuna database created once."""
+    argv = ["fisher", "--trials", "1", "--epochs", "1", *TINY]
+    drivers = [_open_driver(tmp_path, argv, f"driver{i}.log", {}) for i in (0, 1)]
+    try:
+        codes = [proc.wait(timeout=420) for proc, _ in drivers]
+    finally:
+        for proc, log in drivers:
+            stop_group(proc, signal.SIGKILL)
+            log.close()
+    logs = [(tmp_path / f"driver{i}.log").read_text() for i in (0, 1)]
+    assert codes == [0, 0], "\n".join(text[-2000:] for text in logs)
+    folders = sorted(p.name for p in (tmp_path / "ray_results").iterdir() if p.is_dir())
+    assert len(folders) == 2 and all(f.startswith("fisher-mnist5k-") for f in folders), folders
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for name in folders:
+        experiment = client.get_experiment_by_name(name).experiment_id
+        (parent,) = client.search_runs([experiment], "tags.role = 'search'")
+        (trial,) = client.search_runs([experiment], "tags.role = 'trial'")
+        assert parent.info.status == "FINISHED" and trial.info.status == "FINISHED"
+    studies = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert sorted(studies) == folders

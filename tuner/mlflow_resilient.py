@@ -21,6 +21,7 @@ then creates a run whose creation is reconciled by tag on replay); other reads r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,6 +42,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_
 from mlflow.tracking import MlflowClient
 
 from tuner.mlflow_filters import all_of, tag_equals
+from tuner.store_lock import creating_store
 
 SPOOL_TAG = "gan_tuner.spool_id"
 PLACEHOLDER_PREFIX = "spooled-"
@@ -173,7 +175,11 @@ class ResilientMlflowClient:
         for k, v in HTTP_DEFAULTS.items():
             os.environ.setdefault(k, v)
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri)
+        with creating_store(tracking_uri):  # an sqlite store makes its schema when opened: one process at a time
+            self.client = MlflowClient(tracking_uri)
+            if tracking_uri.startswith("sqlite:///"):
+                with contextlib.suppress(Exception):  # a failing store is handled on use
+                    self.client.search_experiments(max_results=1)
         self.spool = Spool(Path(spool_dir) if spool_dir else default_spool_dir(tracking_uri))
         self.attempts, self.backoff_s = attempts, backoff_s
         self.probe_every = float(os.environ.get("GAN_TUNER_MLFLOW_PROBE_S", 10)) if probe_every is None else probe_every
