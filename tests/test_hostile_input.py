@@ -107,3 +107,19 @@ def test_a_name_whose_start_failed_before_tune_can_be_used_again(tmp_path):
     (tmp_path / "rr" / "again" / "experiment_state-2026-01-01_00-00-00.json").write_text("{}")
     with pytest.raises(ValueError, match="a search of that name exists"):
         validate(build_parser().parse_args(argv))
+
+
+def test_resume_refuses_storage_others_can_write_unless_trusted(tmp_path):
+    """--resume unpickles Tune's state from the storage folder: a folder or state file others can write is
+    refused (one line naming it and the fix) unless --trust-storage says so."""
+    storage, folder = tmp_path / "rr", tmp_path / "rr" / "shared"
+    argv = ["fisher", "--name", "shared", "--storage", str(storage), "--mlflow-uri", f"sqlite:///{tmp_path}/m.db"]
+    save_args(build_parser().parse_args(argv), str(folder))
+    (folder / "tuner.pkl").write_bytes(b"planted")
+    validate(build_parser().parse_args([*argv, "--resume"]))  # private: accepted (nothing is loaded yet)
+    for planted in (folder / "tuner.pkl", folder, storage):
+        planted.chmod(planted.stat().st_mode | 0o002)
+        with pytest.raises(ValueError, match=f"--resume: {planted} is writable by group or others"):
+            validate(build_parser().parse_args([*argv, "--resume"]))
+        validate(build_parser().parse_args([*argv, "--resume", "--trust-storage"]))
+        planted.chmod(planted.stat().st_mode & ~0o002)

@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="join an existing Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
     p.add_argument("--resume", action="store_true", help="continue the search --name NAME after its driver died: "
                    "finished trials are kept, the others continue from their last checkpoint")  # fmt: skip
+    p.add_argument("--trust-storage", action="store_true", help="--resume from a storage folder others can write "
+                   "(resuming unpickles state from it: only if you trust everyone who can write there)")  # fmt: skip
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 autocast of the networks (for "
                    "GPUs; on a CPU without AMX it is slower: 1.5x per epoch measured here)")  # fmt: skip
     # Test-only fault injection (tests/test_faults.py), KIND:EPOCH:MARKER; see trainables/trainable.py.
