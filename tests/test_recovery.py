@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
@@ -126,3 +127,24 @@ def test_two_searches_started_at_once_in_a_fresh_folder_both_finish_apart(tmp_pa
         assert parent.info.status == "FINISHED" and trial.info.status == "FINISHED"
     studies = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     assert sorted(studies) == folders
+
+
+def _always_fails(config: dict) -> None:
+    raise RuntimeError(f"trial {config['i']} cannot train")
+
+
+def test_a_search_whose_every_trial_failed_says_so_and_names_the_first_error(tmp_path, ray_session):
+    from ray import tune
+
+    from tuner.outcome import SearchFailed
+    from tuner.search import report_best
+
+    results = tune.Tuner(
+        _always_fails,
+        param_space={"i": tune.grid_search([0, 1])},
+        run_config=tune.RunConfig(name="doomed", storage_path=str(tmp_path), verbose=0),
+    ).fit()
+    with pytest.raises(SearchFailed, match=r"^all 2 trials failed; the first error is in (\S+error\.txt)$") as e:
+        report_best(results, "inception_score", "max", "doomed", "sqlite:///unused.db", str(tmp_path))
+    error_file = Path(str(e.value).rsplit(" ", 1)[1])
+    assert error_file.is_file() and "cannot train" in error_file.read_text()
