@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -148,3 +149,61 @@ def test_a_search_whose_every_trial_failed_says_so_and_names_the_first_error(tmp
         report_best(results, "inception_score", "max", "doomed", "sqlite:///unused.db", str(tmp_path))
     error_file = Path(str(e.value).rsplit(" ", 1)[1])
     assert error_file.is_file() and "cannot train" in error_file.read_text()
+
+
+def test_a_search_whose_trial_runs_are_created_while_mlflow_is_down_finishes_with_every_result(
+    tmp_path, ray_session, monkeypatch
+):
+    """The tracking server drops off just as the first trial's run is created (a proxy in front of a real server
+    cuts every connection) and comes back once results are kept on disk: the trials' runs are made on replay,
+    the writes that follow go to them, and the search finishes with every epoch of every trial, once each."""
+    from tests.services import FlakyProxy
+    from tuner.cli import build_parser, validate
+    from tuner.search import run_search
+
+    spool = tmp_path / "spool"
+    monkeypatch.setenv("GAN_TUNER_MLFLOW_SPOOL", str(spool))
+    monkeypatch.setenv("GAN_TUNER_MLFLOW_PROBE_S", "0.5")
+    (tmp_path / "server").mkdir()
+    with mlflow_server(tmp_path / "server") as server_uri:
+        proxy = FlakyProxy(int(server_uri.rsplit(":", 1)[1]))
+        proxy.drop_on(b"runs/create", nth=2, seconds=600)  # the 1st creates the parent, the 2nd the first trial's
+        kept = []
+
+        def reopen_when_kept() -> None:
+            deadline = time.monotonic() + 300
+            while not proxy.down and time.monotonic() < deadline:
+                time.sleep(0.05)
+            while proxy.down and time.monotonic() < deadline:
+                pending = spool / next(iter(p.name for p in spool.iterdir()), "none") / "pending.jsonl"
+                if pending.exists() and len(pending.read_text().splitlines()) >= 3:
+                    kept.append(pending.read_text())
+                    break
+                time.sleep(0.05)
+            proxy.down_until = 0.0
+
+        watcher = threading.Thread(target=reopen_when_kept, daemon=True)
+        watcher.start()
+        uri = f"http://127.0.0.1:{proxy.port}"
+        args = build_parser().parse_args(
+            ["fisher", "--trials", "2", "--epochs", "2", "--grace-period", "2", *TINY, "--name", "back",
+             "--storage", str(tmp_path / "rr"), "--mlflow-uri", uri]
+        )  # fmt: skip
+        validate(args)
+        results = run_search(args)
+        watcher.join(timeout=60)
+        proxy.close()
+        assert kept and '"op": "create_run"' in kept[0], "no trial run was created while the server was down"
+        assert len(results) == 2 and not results.errors
+        assert not (spool.exists() and list(spool.glob("*/pending.jsonl"))), "records still kept at the end"
+
+        client = MlflowClient(server_uri)
+        experiment = client.get_experiment_by_name("back").experiment_id
+        (parent,) = client.search_runs([experiment], "tags.role = 'search'")
+        assert parent.info.status == "FINISHED"
+        runs = {r.data.tags["ray_trial_id"]: r for r in client.search_runs([experiment], "tags.role = 'trial'")}
+        assert set(runs) == {r.metrics["trial_id"] for r in results}
+        for run in runs.values():
+            assert run.info.status == "FINISHED" and run.data.tags["end_state"] == "completed"
+            assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "epoch")) == [1, 2]
+            assert [a.path for a in client.list_artifacts(run.info.run_id, "model")] == ["model/generator.pt"]
