@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 
@@ -63,7 +64,14 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 def get_or_create_experiment(client: MlflowClient, name: str) -> str:
     exp = client.get_experiment_by_name(name)
-    return exp.experiment_id if exp else client.create_experiment(name)
+    if exp:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:  # another search sharing --experiment created it in between
+        if exp := client.get_experiment_by_name(name):
+            return exp.experiment_id
+        raise
 
 
 def log_params(client: MlflowClient, run_id: str, params: dict) -> None:
