@@ -175,9 +175,9 @@ def test_a_search_whose_trial_runs_are_created_while_mlflow_is_down_finishes_wit
             while not proxy.down and time.monotonic() < deadline:
                 time.sleep(0.05)
             while proxy.down and time.monotonic() < deadline:
-                pending = spool / next(iter(p.name for p in spool.iterdir()), "none") / "pending.jsonl"
-                if pending.exists() and len(pending.read_text().splitlines()) >= 3:
-                    kept.append(pending.read_text())
+                pending = list(spool.glob("*/pending.jsonl"))
+                if pending and len(text := pending[0].read_text()).splitlines() >= 3:
+                    kept.append(text)
                     break
                 time.sleep(0.05)
             proxy.down_until = 0.0
