@@ -176,7 +176,7 @@ def test_a_search_whose_trial_runs_are_created_while_mlflow_is_down_finishes_wit
                 time.sleep(0.05)
             while proxy.down and time.monotonic() < deadline:
                 pending = list(spool.glob("*/pending.jsonl"))
-                if pending and len(text := pending[0].read_text()).splitlines() >= 3:
+                if pending and len((text := pending[0].read_text()).splitlines()) >= 3:
                     kept.append(text)
                     break
                 time.sleep(0.05)
