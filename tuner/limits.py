@@ -48,7 +48,7 @@ def metric_samples_problem(samples: dict[str, int]) -> str | None:
 
 def batch_problem(args: argparse.Namespace) -> str | None:
     """A batch larger than the training set would train nothing (the loader drops the partial batch)."""
-    if args.batch_size <= SMALLEST_TRAIN_SET and args.train_limit is None:
+    if args.batch_size <= SMALLEST_TRAIN_SET:  # (and --train-limit ≥ --batch-size is checked by the CLI)
         return None
     from trainables.data import load_dataset
 
