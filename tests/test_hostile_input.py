@@ -123,3 +123,25 @@ def test_resume_refuses_storage_others_can_write_unless_trusted(tmp_path):
             validate(build_parser().parse_args([*argv, "--resume"]))
         validate(build_parser().parse_args([*argv, "--resume", "--trust-storage"]))
         planted.chmod(planted.stat().st_mode & ~0o002)
+
+
+def test_filter_values_cannot_add_clauses_to_an_mlflow_search(tmp_path):
+    """Every filter the product builds quotes its values: a name written to end the string early and add a
+    clause matches no other search's parent run, and a value holding both quote characters is refused."""
+    from mlflow.tracking import MlflowClient
+
+    from tuner.mlflow_filters import FilterValueError, all_of, tag_equals
+    from tuner.mlflow_logging import start_search_run
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'm.db'}")
+    experiment = client.create_experiment("shared")
+    victim = start_search_run(client, experiment, "victim", params={"seed": 0})
+    for hostile in ("victim' and tags.role = 'search", "x' or '1'='1", 'victim" or "1"="1'):
+        found = client.search_runs(
+            [experiment], all_of(tag_equals("search_name", hostile), tag_equals("role", "search"))
+        )
+        assert found == [], hostile
+        assert start_search_run(client, experiment, hostile, params={"seed": 1}) != victim
+    assert start_search_run(client, experiment, "victim", params={"seed": 0}) == victim  # a plain name still matches
+    with pytest.raises(FilterValueError, match="both quote characters"):
+        tag_equals("search_name", "a'b\"c")
