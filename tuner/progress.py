@@ -134,8 +134,10 @@ def report_best(
     import search_spaces
     from tuner.cli import MODES
     from tuner.mlflow_logging import find_trial_run, record_best, run_url, trials_url
+    from tuner.outcome import check_any_succeeded
 
     errors = sum(1 for r in results if r.error)
+    check_any_succeeded(results, storage, name)  # every trial errored: SearchFailed, one line naming the first error
     try:
         best = results.get_best_result(metric, mode, scope="all")
     except RuntimeError:

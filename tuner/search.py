@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import optuna
@@ -32,6 +31,7 @@ from tuner.cli import (
     validate,
 )
 from tuner.finals import run_finals
+from tuner.limits import cluster_problem
 from tuner.mlflow_logging import (
     DESCRIPTION_TAG,
     MLflowTrialLogger,
@@ -45,9 +45,19 @@ from tuner.mlflow_logging import (
     start_search_run,
 )
 from tuner.mlflow_resilient import report_kept
+from tuner.names import default_name
 from tuner.optuna_search import EpochOptunaSearch
+from tuner.outcome import (
+    EXIT_INTERRUPTED,
+    SearchFailed,
+    SearchInterrupted,
+    check_interrupted,
+    close_open_trial_runs,
+    interrupted_message,
+    resume_command,
+)
 from tuner.progress import ProgressPrinter, quiet_library_noise, report_best
-from tuner.ray_setup import RayJoinError
+from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
@@ -55,9 +65,11 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
 
     quiet_library_noise()
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
+    if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
+        raise UsageError(problem)
     apply_metric_defaults(args)
     mode = MODES[args.metric]
-    name = args.name or f"{args.method}-{args.dataset}-{datetime.now():%Y%m%d-%H%M%S}"
+    name = args.name or default_name(args.method, args.dataset)
     mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
     # Stored resolved, so a --resume from another folder finds the same search, store and study.
     args.name, args.mlflow_uri = name, mlflow_uri
@@ -155,10 +167,11 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     print(f"search {name}: {args.trials} trials of {args.method} on {args.dataset}, ≤{args.epochs} epochs each")
     print(f"  MLflow: {mlflow_uri}  (browse: mlflow ui --backend-store-uri {mlflow_uri})")
     print(f"  Optuna study {name!r}: {optuna_url}")
-    print(f"  if the driver dies: python -m tuner.search {args.method} --name {name} --storage {args.storage} --resume")
+    print(f"  if the driver dies: {resume_command(args)}")
     status = "FAILED"
     try:
         results = tuner.fit()
+        check_interrupted(results, args.trials)
         report_best(
             results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment,
             numbers=numbers, client=client, parent_run_id=parent_run_id, description=description,
@@ -169,8 +182,9 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
                 parent_run_id=parent_run_id, storage=storage_path(args.storage),
             )  # fmt: skip
         status = "FINISHED"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SearchInterrupted):
         status = "KILLED"
+        close_open_trial_runs(client, experiment, name)
         raise
     finally:
         end_search_run(client, parent_run_id, status)
@@ -200,11 +214,21 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    ray_was_up = ray_is_up()  # a Ray this process started for the search is shut down (and its folder removed)
     try:
         run_search(args)
-    except RayJoinError as e:  # the head answered the probe but refused us (e.g. a wrong auth token)
+    except (RayJoinError, UsageError) as e:  # refused by the cluster (e.g. a wrong token), or asks more than it has
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SearchInterrupted) as e:
+        print(interrupted_message(args, e), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SearchFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if not ray_was_up:
+            shutdown_ray()
     return 0
 
 
