@@ -341,8 +341,11 @@ class MLflowTrialLogger(tune.Callback):
         if epoch not in done and os.path.exists(grid):
             from PIL import Image
 
+            # log_image bypasses the resilient client's spool: map a run created while the store was down to its
+            # real id (an image logged before the run exists is lost, with a warning; the final grid is spooled).
+            run_id = getattr(self.client, "_run_id", lambda r: r)(self.run_id(trial))
             with Image.open(grid) as image:
-                self.client.log_image(self.run_id(trial), image.convert("RGB"), key=IMAGE_KEY, step=epoch)
+                self.client.log_image(run_id, image.convert("RGB"), key=IMAGE_KEY, step=epoch)
             done.add(epoch)
 
     def _log_final_grid(self, trial, checkpoint_dir: str) -> None:
@@ -371,7 +374,10 @@ class MLflowTrialLogger(tune.Callback):
             return
         try:
             with checkpoint.as_directory() as d, tempfile.TemporaryDirectory() as out:
-                self._log_grid(trial, d, int(load_state(d)["epoch"]))
+                try:
+                    self._log_grid(trial, d, int(load_state(d)["epoch"]))
+                except Exception as e:  # the step image must not cost the final grid and the weights
+                    print(f"warning: last sample image of {trial} not logged to MLflow: {e}", flush=True)
                 self._log_final_grid(trial, d)
                 path = os.path.join(out, WEIGHTS_FILE)
                 write_generator_weights(d, path, trial.config)
