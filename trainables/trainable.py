@@ -22,6 +22,14 @@ from trainables.train import GANRun, is_finite
 
 STATE_FILE = "state.pt"
 SAMPLES_FILE = "samples.png"
+SCHEDULE_PREFIX = "schedule."
+SCHEDULE_KEYS = "schedule_keys"  # trial-config key: the knobs population-based training may change
+
+
+def schedule_values(config: dict) -> dict[str, float]:
+    """``schedule.<key>`` → the value an epoch trains with, for each knob PBT may change (none otherwise), so
+    MLflow holds a trial's hyperparameters per epoch and not only the configuration it started with."""
+    return {f"{SCHEDULE_PREFIX}{k}": float(config[k]) for k in config.get(SCHEDULE_KEYS) or [] if k in config}
 
 
 class CheckpointError(RuntimeError):
@@ -182,6 +190,7 @@ def train_gan(config: dict) -> None:
         stats = run.train_epoch()
         inject_faults(config, run, "after_training")
         result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path}
+        result.update(schedule_values(config))  # under PBT: the knobs this epoch trained with
         result.update(donor or {})  # the first result after an exploit names the copied checkpoint
         donor = None
         final = run.epoch >= epochs

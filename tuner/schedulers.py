@@ -61,11 +61,25 @@ def clip_to_space(space: dict):
     return explore
 
 
+class FinitePBT(PopulationBasedTraining):
+    """PBT that leaves a trial alone once it reached the epoch budget: Ray's PBT would still exploit it there,
+    handing it a donor's configuration it never trains with (its results would then sit beside a wrong config)."""
+
+    def __init__(self, *, max_t: int, **kwargs):
+        super().__init__(**kwargs)
+        self._max_t = max_t
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        if result.get(self._time_attr, 0) >= self._max_t:
+            return TrialScheduler.CONTINUE
+        return super().on_trial_result(tune_controller, trial, result)
+
+
 def make_scheduler(
-    name: str, *, metric: str, mode: str, epochs: int, space: dict, grace_period: int = 1,
+    name: str, *, metric: str | None, mode: str | None, epochs: int, space: dict, grace_period: int = 1,
     reduction_factor: float = 3, perturbation_interval: int = 1, seed: int = 0,
 ) -> TrialScheduler:  # fmt: skip
-    """The scheduler, bound to ``metric``/``mode`` itself (with several objectives the Tuner has no single one)."""
+    """The scheduler; ``metric``/``mode`` only when the Tuner has none (several objectives), else Tune sets them."""
     if name == "asha":
         return ASHAScheduler(
             time_attr="epoch", metric=metric, mode=mode, max_t=epochs, grace_period=grace_period,
@@ -75,7 +89,8 @@ def make_scheduler(
         return FIFOScheduler()
     if name == "pbt":
         random.seed(seed)  # PBT draws its exploit/explore choices from Python's global RNG
-        return PopulationBasedTraining(
+        return FinitePBT(
+            max_t=epochs,
             time_attr="epoch",
             metric=metric,
             mode=mode,
@@ -104,9 +119,12 @@ def describe_scheduler(name: str, *, metric: str, epochs: int, grace_period: int
     return out
 
 
-def initial_population(defaults: dict, seed: int, concurrency: int):
-    """PBT's starting population: the method's defaults first, then seeded random draws from the space."""
+def initial_population(defaults: dict, seed: int):
+    """PBT's starting population: the method's defaults first, then seeded random draws from the space.
+
+    The whole population exists from the start (no concurrency limit on the generator: a paused trial still
+    counts as running there, so the rest would never start and never be compared); how many train at once
+    follows the resources, as each trial pauses at a perturbation epoch and frees its slot."""
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    # The generator's own limit: Tune ignores max_concurrent_trials for a search algorithm that is not a Searcher.
-    return BasicVariantGenerator(points_to_evaluate=[defaults], random_state=seed, max_concurrent=concurrency)
+    return BasicVariantGenerator(points_to_evaluate=[defaults], random_state=seed)

@@ -97,7 +97,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
     tuner = tuner or tune.Tuner(
         tune.with_resources(train_gan, resources),
-        param_space={**trial_config(args), **search_spaces.space(args.method)},
+        param_space={**trial_config(args), **strategy.trial_config, **search_spaces.space(args.method)},
         tune_config=tune.TuneConfig(
             metric=strategy.tune_metric[0],
             mode=strategy.tune_metric[1],

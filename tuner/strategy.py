@@ -52,7 +52,16 @@ class Strategy:
             return []
         from tuner.pbt_logging import PBTScheduleLogger
 
-        return [PBTScheduleLogger(trial_logger, sorted(pbt_mutations(search_spaces.space(self._method))))]
+        return [PBTScheduleLogger(trial_logger)]
+
+    @property
+    def trial_config(self) -> dict:
+        """Fixed trial-config keys of this strategy: under PBT, the knobs the trainable reports per epoch."""
+        if self.scheduler_name != "pbt":
+            return {}
+        from trainables.trainable import SCHEDULE_KEYS
+
+        return {SCHEDULE_KEYS: sorted(pbt_mutations(search_spaces.space(self._method)))}
 
     _method: str = ""
 
@@ -66,7 +75,7 @@ def build_strategy(args: argparse.Namespace, study_name: str, optuna_storage) ->
     sampler_name = getattr(args, "sampler", None) or ("random" if scheduler_name == "pbt" else "tpe")
     interval = getattr(args, "perturbation_interval", 2)
     if scheduler_name == "pbt":
-        search_alg = initial_population(defaults, args.seed, args.concurrency)
+        search_alg = initial_population(defaults, args.seed)
     else:
         from ray.tune.search.optuna import OptunaSearch
 
@@ -79,8 +88,10 @@ def build_strategy(args: argparse.Namespace, study_name: str, optuna_storage) ->
             storage=optuna_storage,
             study_name=study_name,
         )
+    # Tune refuses a metric given both to the Tuner and to the scheduler: with one objective the Tuner has it.
+    bound = (objectives[0], modes[0]) if len(objectives) > 1 else (None, None)
     scheduler = make_scheduler(
-        scheduler_name, metric=objectives[0], mode=modes[0], epochs=args.epochs, space=space,
+        scheduler_name, metric=bound[0], mode=bound[1], epochs=args.epochs, space=space,
         grace_period=args.grace_period, reduction_factor=args.reduction_factor, perturbation_interval=interval,
         seed=args.seed,
     )  # fmt: skip
