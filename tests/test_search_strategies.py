@@ -80,7 +80,8 @@ def test_every_sampler_runs_a_seeded_search(tmp_path, ray_session):
 def test_two_objective_search_logs_a_non_dominated_front(tmp_path, ray_session):
     objectives, modes = ["inception_score", "ddm"], ["max", "min"]
     args = search_args(tmp_path, "fisher", "--name", "mo", "--metric", ",".join(objectives), "--trials", "4",
-                       "--epochs", "2", "--grace-period", "2", *TINY)  # fmt: skip
+                       "--epochs", "2", "--grace-period", "2", "--final-seeds", "1", "--final-front", "2",
+                       "--final-samples", "100", *TINY)  # fmt: skip
     validate(args)
     results = run_search(args)
     assert len(results) == 4 and not results.errors
@@ -108,6 +109,24 @@ def test_two_objective_search_logs_a_non_dominated_front(tmp_path, ray_session):
     study = optuna.load_study(study_name="mo", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
     assert len(study.best_trials) == len(front_ids)
+
+    # --final-front 2: the first (at most) two front points re-trained, each with its own configuration.
+    exp = client.get_experiment_by_name("mo")
+    finals = [r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("role") == "final_front"]
+    by_trial = {r.data.tags["ray_trial_id"]: r for r in _children(client, "mo")}
+    front_rows = {int(i): row for i, row in enumerate(rows[1:])}
+    assert sorted(int(r.data.tags["front_point"]) for r in finals) == list(range(min(2, len(front_ids))))
+    for final in finals:
+        source = by_trial[front_rows[int(final.data.tags["front_point"])][0]]
+        assert all(final.data.params[k] == source.data.params[k] for k in ("rho", "lr", "n_critic", "lambda_init"))
+        assert "final_inception_score" in final.data.metrics
+        assert f"finals.front{final.data.tags['front_point']}.mean.ddm" in _parent(client, "mo").data.metrics
+
+    # reports.plots draws the front (no final runs in the table sense: the front is the figure).
+    from reports.plots import make_figures
+
+    paths = make_figures(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "figures", experiments=["mo"])
+    assert {p.name for p in paths} == {"pareto_front.png", "pareto_front.pdf"}
 
 
 def _history(client: MlflowClient, run_id: str, key: str) -> dict[int, float]:

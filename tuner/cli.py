@@ -150,6 +150,8 @@ def validate_strategy(args: argparse.Namespace) -> None:
     _check(interval >= 1, f"--perturbation-interval must be an integer ≥ 1 (got {interval})")
     _check(scheduler != "pbt" or interval < args.epochs, f"--perturbation-interval ({interval}) must be < --epochs "
            f"({args.epochs}), or PBT never exploits")  # fmt: skip
+    _check(scheduler != "pbt" or not args.final_seeds, "--final-seeds re-trains fixed configurations, and a PBT "
+           "result is a schedule; drop --final-seeds with --scheduler pbt")  # fmt: skip
     _check(getattr(args, "final_front", 3) >= 1, f"--final-front must be an integer ≥ 1 (got {args.final_front})")
 
 

@@ -137,9 +137,13 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     try:
         results = tuner.fit()
         report_best(results, metric, mode, name, mlflow_uri, storage_path(args.storage), experiment)
-        if strategy.multi_objective:
-            report_front(strategy, results, client, parent_run_id)
-        if args.final_seeds:
+        front = report_front(strategy, results, client, parent_run_id) if strategy.multi_objective else None
+        for i, point in enumerate(front[: args.final_front] if front and args.final_seeds else []):
+            run_finals(
+                args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
+                parent_run_id=parent_run_id, storage=storage_path(args.storage), front_point=(i, point["config"]),
+            )  # fmt: skip
+        if args.final_seeds and not strategy.multi_objective:
             run_finals(
                 args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
                 parent_run_id=parent_run_id, storage=storage_path(args.storage),
