@@ -160,22 +160,22 @@ def make_figures(
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
     client = client_for(tracking_uri)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     fronts = plot_fronts(selected, row_labels(selected), FIGSIZE, DPI, OKABE_ITO)  # multi-objective searches only
-    front_paths = save(fronts, out, "pareto_front", formats) if fronts else []
     logged = {k for s in selected for r in s.finals for k in r.metrics}
     if metrics is None:
         metrics = [m for m in METRICS if m in logged]
     missing = [m for m in metrics if m not in logged]
-    if front_paths and not logged:  # multi-objective searches without final runs: the front is the figure
-        return front_paths
+    if fronts and not logged:  # multi-objective searches without final runs: the front is the figure
+        out.mkdir(parents=True, exist_ok=True)
+        return save(fronts, out, "pareto_front", formats)
     if missing or not metrics:
         raise ReportError(
             f"no per-epoch values of {', '.join(missing) or 'any known metric'} in final runs; "
             f"logged: {', '.join(sorted(k for k in logged if not k.startswith('final_')))}"
         )
     labels = row_labels(selected)
-    paths = front_paths
+    out.mkdir(parents=True, exist_ok=True)
+    paths = save(fronts, out, "pareto_front", formats) if fronts else []
     for m in metrics:
         paths += save(plot_curves(client, selected, labels, m), out, f"curves_{m}", formats)
     paths += save(plot_samples(client, selected, labels), out, "samples", formats)
