@@ -11,9 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-import optuna
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler
 
 import search_spaces
 from trainables.data import DataError
@@ -22,7 +20,6 @@ from trainables.registry import method_names
 from trainables.trainable import train_gan
 from tuner import optuna_storage
 from tuner.cli import (
-    MODES,
     UsageError,
     apply_metric_defaults,
     build_parser,
@@ -46,7 +43,6 @@ from tuner.mlflow_logging import (
 )
 from tuner.mlflow_resilient import report_kept
 from tuner.names import default_name
-from tuner.optuna_search import EpochOptunaSearch
 from tuner.outcome import (
     EXIT_INTERRUPTED,
     SearchFailed,
@@ -58,6 +54,7 @@ from tuner.outcome import (
 )
 from tuner.progress import ProgressPrinter, quiet_library_noise, report_best
 from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
+from tuner.strategy import build_strategy, report_front
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
@@ -68,7 +65,6 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
         raise UsageError(problem)
     apply_metric_defaults(args)
-    mode = MODES[args.metric]
     name = args.name or default_name(args.method, args.dataset)
     mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
     # Stored resolved, so a --resume from another folder finds the same search, store and study.
@@ -88,36 +84,23 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")
 
     optuna_url = args.optuna_storage or optuna_storage.default_storage_url(mlflow_uri, storage_path(args.storage))
-    searcher = EpochOptunaSearch(
-        max_epochs=args.epochs,
-        metric=args.metric,
-        mode=mode,
-        points_to_evaluate=[search_spaces.defaults(args.method)],
-        sampler=optuna.samplers.TPESampler(seed=args.seed),
-        storage=optuna_storage.open_storage(optuna_url),
-        study_name=name,
-    )
-    scheduler = ASHAScheduler(
-        time_attr="epoch",
-        max_t=args.epochs,
-        grace_period=args.grace_period,
-        reduction_factor=args.reduction_factor,
-    )
+    # Objectives, --sampler and --scheduler (tuner.strategy): the search algorithm, the scheduler, their params.
+    strategy = build_strategy(args, name, optuna_storage.open_storage(optuna_url))
+    metric, mode = strategy.metric, strategy.mode
     resources = {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
     # The parent MLflow run: everything needed to reproduce the search; every trial becomes its child.
     experiment = args.experiment or name
     client = make_client(mlflow_uri)
     search_tags = {"method": args.method, "dataset": args.dataset, "search_name": name}
     space = search_spaces.space(args.method)
-    description = describe_search(args.method, args.dataset, args.trials, args.epochs, args.metric, mode, space)
+    description = describe_search(args.method, args.dataset, args.trials, args.epochs, metric, mode, space)
     parent_run_id = start_search_run(
         client,
         get_or_create_experiment(client, experiment),
         name,
         params={
             **{k: v for k, v in vars(args).items() if k not in ("list", "name")},
-            "scheduler": "ASHA", "scheduler.time_attr": "epoch", "scheduler.max_t": args.epochs,
-            "sampler": "TPE", "sampler.seed": args.seed, "optuna_storage": optuna_url, "optuna_study": name,
+            **strategy.params, "optuna_storage": optuna_url, "optuna_study": name,
             "mode": mode, "code_version": code_version(),
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
             **{f"space.{k}": v for k, v in describe_space(search_spaces.space(args.method)).items()},
@@ -135,7 +118,8 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         name_keys=tuple(space),
         numbers=numbers,
     )
-    trial_logger.run_listeners.append(searcher.set_mlflow_run)  # each Optuna trial names its MLflow run
+    if hasattr(strategy.search_alg, "set_mlflow_run"):  # each Optuna trial names its MLflow run
+        trial_logger.run_listeners.append(strategy.search_alg.set_mlflow_run)
     # --resume: the stored experiment (finished trials kept, the rest continue), never a fresh Tuner over it.
     resuming = getattr(args, "resume", False)
     tuner = resume.restore(experiment_dir, tune.with_resources(train_gan, resources)) if resuming else None
@@ -143,12 +127,12 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
     tuner = tuner or tune.Tuner(
         tune.with_resources(train_gan, resources),
-        param_space={**trial_config(args), **search_spaces.space(args.method)},
+        param_space={**trial_config(args), **strategy.trial_config, **search_spaces.space(args.method)},
         tune_config=tune.TuneConfig(
-            metric=args.metric,
-            mode=mode,
-            search_alg=searcher,
-            scheduler=scheduler,
+            metric=strategy.tune_metric[0],
+            mode=strategy.tune_metric[1],
+            search_alg=strategy.search_alg,
+            scheduler=strategy.scheduler,
             num_samples=args.trials,
             max_concurrent_trials=args.concurrency,
             # A fresh actor per trial re-imports torch/ray and reloads data (~4 s); a reused one does not.
@@ -158,9 +142,13 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         run_config=tune.RunConfig(
             name=name,
             storage_path=storage_path(args.storage),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=strategy.checkpoints_to_keep),
             failure_config=tune.FailureConfig(max_failures=2),
-            callbacks=[trial_logger, ProgressPrinter(args.metric, args.trials, args.epochs, mode, numbers=numbers)],
+            callbacks=[
+                trial_logger,
+                *strategy.callbacks(trial_logger),
+                ProgressPrinter(metric, args.trials, args.epochs, mode, numbers=numbers),
+            ],
             verbose=0,
         ),
     )
@@ -173,10 +161,16 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         results = tuner.fit()
         check_interrupted(results, args.trials)
         report_best(
-            results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment,
+            results, metric, mode, name, mlflow_uri, storage_path(args.storage), experiment,
             numbers=numbers, client=client, parent_run_id=parent_run_id, description=description,
         )  # fmt: skip
-        if args.final_seeds:
+        front = report_front(strategy, results, client, parent_run_id) if strategy.multi_objective else None
+        for i, point in enumerate(front[: args.final_front] if front and args.final_seeds else []):
+            run_finals(
+                args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
+                parent_run_id=parent_run_id, storage=storage_path(args.storage), front_point=(i, point["config"]),
+            )  # fmt: skip
+        if args.final_seeds and not strategy.multi_objective:
             run_finals(
                 args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
                 parent_run_id=parent_run_id, storage=storage_path(args.storage),
