@@ -19,6 +19,7 @@ import torch
 from trainables.data import Dataset, as_float
 from trainables.latents import build_prior
 from trainables.nets import NetOptions, build_networks
+from trainables.protocols import resolve_g_steps
 from trainables.registry import get_method
 
 # Defaults shared by every method; a method's search space overrides what it tunes.
@@ -96,7 +97,9 @@ class GANRun:
         self.device = torch.device(device)
         seed_everything(int(cfg["seed"]))
 
-        opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **self.method.net_options)
+        # mlp_style "metz": the unrolled-GAN reference's point nets, offered for any method on the ring.
+        style = {"mlp_style": cfg["mlp_style"]} if cfg.get("mlp_style") else {}
+        opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **{**self.method.net_options, **style})
         g, d = build_networks(data.info, opts, data)  # data: representative features pre-train on it
         # Image nets run channels-last (NHWC): oneDNN (CPU) and cuDNN tensor cores convolve NHWC without
         # reordering every activation (a bare 28 px step: 9 % faster on CPU). Values are the same; only strides change.
@@ -119,7 +122,7 @@ class GANRun:
         self.train_x = training_subset(data.train_x, cfg.get("train_limit")).to(self.device)
         self.epoch = 0
         self.amp = bool(cfg.get("amp", False))
-        self.g_steps = int(cfg.get("g_steps") or self.method.g_steps)
+        self.g_steps = resolve_g_steps(cfg)
 
     # -- training ---------------------------------------------------------------------------------
 
