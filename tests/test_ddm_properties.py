@@ -56,3 +56,17 @@ def test_squared_form_bandwidth_depends_on_real_data_only():
     assert choose_bandwidth(test, validation, sigmas) == SPREAD
     # The same σ for every generated set, so scores compare across generators.
     assert ddm_squared(test, centres[labels], validation)[1] == ddm_squared(test, draw() + 3.0, validation)[1]
+
+
+def test_ddm_sq_is_a_selectable_metric_scored_on_classifier_logits():
+    from trainables.classifier import load_classifier
+    from trainables.data import as_float, load_dataset
+    from trainables.evaluate import Evaluator
+
+    data = load_dataset("mnist5k")
+    classifier, _ = load_classifier("mnist5k")
+    evaluate = Evaluator(data, classifier, ("ddm_sq",))
+    real = evaluate(as_float(data.train_x[:300]))
+    noise = evaluate(torch.rand(300, *data.info.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    assert real["ddm_sq_sigma"] == noise["ddm_sq_sigma"] > 0  # chosen on real data only
+    assert real["ddm_sq"] < noise["ddm_sq"]
