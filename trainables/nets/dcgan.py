@@ -1,7 +1,9 @@
 """DCGAN generators/critics for 28, 32 and 64 px images (Radford et al. guidelines, paper 001 §3).
 
-Strided convolutions instead of pooling, batch norm in both nets (optional, for the weak variant of
-paper 004 §3.3.2), ReLU in G with tanh output, LeakyReLU(0.2) in D, no hidden fully connected layers.
+Strided convolutions instead of pooling, batch norm in both nets (each optional: paper 004 §3.3.2's weak
+variant drops G's, the gradient penalties and Improved GAN's weight-normed critic drop D's), ReLU in G with
+tanh output, LeakyReLU(0.2) in D, no hidden fully connected layers. Critic norms (spectral, weight) are
+applied after the DCGAN initialisation, so their parametrizations start from the initialised weights.
 """
 
 from __future__ import annotations
