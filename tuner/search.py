@@ -10,7 +10,6 @@ import argparse
 import shlex
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import optuna
@@ -34,6 +33,7 @@ from tuner.cli import (
     validate,
 )
 from tuner.finals import run_finals
+from tuner.limits import cluster_problem
 from tuner.mlflow_logging import (
     MLflowTrialLogger,
     code_version,
@@ -44,16 +44,29 @@ from tuner.mlflow_logging import (
     start_search_run,
 )
 from tuner.mlflow_resilient import report_kept
-from tuner.ray_setup import RayJoinError
+from tuner.names import default_name
+from tuner.outcome import (
+    EXIT_INTERRUPTED,
+    SearchFailed,
+    SearchInterrupted,
+    check_any_succeeded,
+    check_interrupted,
+    close_open_trial_runs,
+    interrupted_message,
+    resume_command,
+)
+from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     from tuner.ray_setup import init_ray
 
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
+    if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
+        raise UsageError(problem)
     apply_metric_defaults(args)
     mode = MODES[args.metric]
-    name = args.name or f"{args.method}-{args.dataset}-{datetime.now():%Y%m%d-%H%M%S}"
+    name = args.name or default_name(args.method, args.dataset)
     mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
     # Stored resolved, so a --resume from another folder finds the same search, store and study.
     args.name, args.mlflow_uri = name, mlflow_uri
@@ -146,10 +159,11 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     print(f"search {name}: {args.trials} trials of {args.method} on {args.dataset}, ≤{args.epochs} epochs each")
     print(f"  MLflow: {mlflow_uri}  (browse: mlflow ui --backend-store-uri {mlflow_uri})")
     print(f"  Optuna study {name!r}: {optuna_url}")
-    print(f"  if the driver dies: python -m tuner.search {args.method} --name {name} --storage {args.storage} --resume")
+    print(f"  if the driver dies: {resume_command(args)}")
     status = "FAILED"
     try:
         results = tuner.fit()
+        check_interrupted(results, args.trials)
         report_best(results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment)
         if args.final_seeds:
             run_finals(
@@ -157,8 +171,9 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
                 parent_run_id=parent_run_id, storage=storage_path(args.storage),
             )  # fmt: skip
         status = "FINISHED"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SearchInterrupted):
         status = "KILLED"
+        close_open_trial_runs(client, experiment, name)
         raise
     finally:
         end_search_run(client, parent_run_id, status)
@@ -202,6 +217,7 @@ def report_best(
     results: tune.ResultGrid, metric: str, mode: str, name: str, mlflow_uri: str, storage: str, experiment: str = ""
 ) -> None:
     errors = sum(1 for r in results if r.error)
+    check_any_succeeded(results, storage, name)
     try:
         best = results.get_best_result(metric, mode, scope="all")
     except RuntimeError:
@@ -236,11 +252,21 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    ray_was_up = ray_is_up()  # a Ray this process started for the search is shut down (and its folder removed)
     try:
         run_search(args)
-    except RayJoinError as e:  # the head answered the probe but refused us (e.g. a wrong auth token)
+    except (RayJoinError, UsageError) as e:  # refused by the cluster (e.g. a wrong token), or asks more than it has
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SearchInterrupted) as e:
+        print(interrupted_message(args, e), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SearchFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if not ray_was_up:
+            shutdown_ray()
     return 0
 
 
