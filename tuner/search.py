@@ -12,10 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import optuna
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search.optuna import OptunaSearch
 
 import search_spaces
 from trainables.data import DataError
@@ -56,6 +53,7 @@ from tuner.outcome import (
     resume_command,
 )
 from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
+from tuner.strategy import build_strategy, report_front
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
@@ -65,7 +63,6 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
         raise UsageError(problem)
     apply_metric_defaults(args)
-    mode = MODES[args.metric]
     name = args.name or default_name(args.method, args.dataset)
     mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
     # Stored resolved, so a --resume from another folder finds the same search, store and study.
@@ -85,20 +82,9 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")
 
     optuna_url = args.optuna_storage or optuna_storage.default_storage_url(mlflow_uri, storage_path(args.storage))
-    searcher = OptunaSearch(
-        metric=args.metric,
-        mode=mode,
-        points_to_evaluate=[search_spaces.defaults(args.method)],
-        sampler=optuna.samplers.TPESampler(seed=args.seed),
-        storage=optuna_storage.open_storage(optuna_url),
-        study_name=name,
-    )
-    scheduler = ASHAScheduler(
-        time_attr="epoch",
-        max_t=args.epochs,
-        grace_period=args.grace_period,
-        reduction_factor=args.reduction_factor,
-    )
+    # Objectives, --sampler and --scheduler (tuner.strategy): the search algorithm, the scheduler, their params.
+    strategy = build_strategy(args, name, optuna_storage.open_storage(optuna_url))
+    metric, mode = strategy.metric, strategy.mode
     resources = {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
     # The parent MLflow run: everything needed to reproduce the search; every trial becomes its child.
     experiment = args.experiment or name
@@ -110,8 +96,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         name,
         params={
             **{k: v for k, v in vars(args).items() if k not in ("list", "name")},
-            "scheduler": "ASHA", "scheduler.time_attr": "epoch", "scheduler.max_t": args.epochs,
-            "sampler": "TPE", "sampler.seed": args.seed, "optuna_storage": optuna_url, "optuna_study": name,
+            **strategy.params, "optuna_storage": optuna_url, "optuna_study": name,
             "mode": mode, "code_version": code_version(),
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
             **{f"space.{k}": v for k, v in describe_space(search_spaces.space(args.method)).items()},
@@ -125,12 +110,12 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
     tuner = tuner or tune.Tuner(
         tune.with_resources(train_gan, resources),
-        param_space={**trial_config(args), **search_spaces.space(args.method)},
+        param_space={**trial_config(args), **strategy.trial_config, **search_spaces.space(args.method)},
         tune_config=tune.TuneConfig(
-            metric=args.metric,
-            mode=mode,
-            search_alg=searcher,
-            scheduler=scheduler,
+            metric=strategy.tune_metric[0],
+            mode=strategy.tune_metric[1],
+            search_alg=strategy.search_alg,
+            scheduler=strategy.scheduler,
             num_samples=args.trials,
             max_concurrent_trials=args.concurrency,
             # A fresh actor per trial re-imports torch/ray and reloads data (~4 s); a reused one does not.
@@ -140,10 +125,10 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
         run_config=tune.RunConfig(
             name=name,
             storage_path=storage_path(args.storage),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=strategy.checkpoints_to_keep),
             failure_config=tune.FailureConfig(max_failures=2),
             callbacks=[
-                MLflowTrialLogger(
+                trial_logger := MLflowTrialLogger(
                     mlflow_uri,
                     experiment,
                     args.epochs,
@@ -151,7 +136,8 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
                     parent_run_id=parent_run_id,
                     sample_every=args.sample_every,
                 ),  # fmt: skip
-                ProgressPrinter(args.metric, args.trials, args.epochs),
+                *strategy.callbacks(trial_logger),
+                ProgressPrinter(metric, args.trials, args.epochs),
             ],
             verbose=0,
         ),
@@ -164,8 +150,14 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     try:
         results = tuner.fit()
         check_interrupted(results, args.trials)
-        report_best(results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment)
-        if args.final_seeds:
+        report_best(results, metric, mode, name, mlflow_uri, storage_path(args.storage), experiment)
+        front = report_front(strategy, results, client, parent_run_id) if strategy.multi_objective else None
+        for i, point in enumerate(front[: args.final_front] if front and args.final_seeds else []):
+            run_finals(
+                args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
+                parent_run_id=parent_run_id, storage=storage_path(args.storage), front_point=(i, point["config"]),
+            )  # fmt: skip
+        if args.final_seeds and not strategy.multi_objective:
             run_finals(
                 args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
                 parent_run_id=parent_run_id, storage=storage_path(args.storage),
