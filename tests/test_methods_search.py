@@ -80,13 +80,8 @@ def test_rf_variants_keep_the_base_objective_and_drop_critic_batch_norm_where_pe
         spec, rf = get_method(base), get_method(f"{base}_rf")
         assert rf.make_objective is spec.make_objective and rf.optimizer == spec.optimizer
         assert rf.net_options == {**spec.net_options, "representative_features": True}
-        assert rf.kinds == ("image",)
+        assert rf.kinds == ("image", "points")  # paper 003 Fig. 3 runs RFGAN on the ring too
         assert search_spaces.defaults(f"{base}_rf") == search_spaces.defaults(base)
-
-
-def test_image_only_methods_are_refused_on_ring8(tmp_path):
-    with pytest.raises(UsageError, match="dcgan_rf cannot train on points"):
-        validate(search_args(tmp_path, "dcgan_rf", "--dataset", "ring8"))
 
 
 def test_train_limit_takes_an_evenly_spaced_subset_and_is_validated(tmp_path):

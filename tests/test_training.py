@@ -43,7 +43,7 @@ def test_resume_from_checkpoint_is_exact(tmp_path):
     assert torch.equal(straight.prior.sigma, resumed.prior.sigma)
 
 
-def test_fisher_uses_a_gaussian_prior_and_deli_fisher_a_learnable_mixture():
+def test_fisher_uses_a_fixed_prior_and_deli_fisher_a_learnable_mixture():
     data = small_mnist(64)
     fisher = GANRun(config(method="fisher"), data)
     deli = GANRun(config(), data)

@@ -26,6 +26,7 @@ from trainables.metrics import (
     ddm,
     ddm_goldberger,
     ddm_relative,
+    ddm_squared,
     fid,
     inception_score,
     kid,
@@ -115,6 +116,13 @@ def _ddm_goldberger(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm_goldberger": ddm_goldberger(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
 
+@metric("ddm_sq", {"ddm_sq": ("min", INF), "ddm_sq_sigma": (None, None)}, "embeddings")
+def _ddm_sq(ctx: EvalContext, n: int) -> dict[str, float]:
+    validation = ctx.reference("train").logits[:PARZEN_VALIDATION]  # held-out from T: chooses σ, as Parzen does
+    value, sigma = ddm_squared(ctx.reference("test").logits, ctx.embedded(n).logits, validation)
+    return {"ddm_sq": value, "ddm_sq_sigma": sigma}
+
+
 @metric("fid", {"fid": ("min", INF)}, "embeddings")
 def _fid(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"fid": fid(ctx.reference("test").features, ctx.embedded(n).features)}
@@ -132,7 +140,8 @@ def _kid(ctx: EvalContext, n: int) -> dict[str, float]:
     "embeddings",
 )
 def _precision_recall(ctx: EvalContext, n: int) -> dict[str, float]:
-    return precision_recall(ctx.reference("test").features, ctx.embedded(n).features, k=3)
+    # k = 3 for precision/recall (Kynkäänniemi et al.), k = 5 for density/coverage (Naeem et al.)
+    return precision_recall(ctx.reference("test").features, ctx.embedded(n).features, k=3, k_density=5)
 
 
 @metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images")  # lower = more diverse

@@ -43,8 +43,21 @@ class UniformPrior(GaussianPrior):
         return torch.rand(n, self.dim, device=self._device()) * 2 - 1
 
 
+def equal_assignment(n: int, n_components: int, device: torch.device | None = None) -> torch.Tensor:
+    """Component of each of n samples: every component equally often (n // N or n // N + 1 times).
+
+    val-iisc/deligan builds each batch from batch/N samples of every component rather than drawing k
+    per sample; the count per component is then fixed, and only the order of samples is random.
+    """
+    k = torch.arange(n, device=device) % n_components
+    return k[torch.randperm(n, device=device)]
+
+
 class MixtureOfGaussiansPrior(LatentPrior):
-    """z = μ_k + σ_k ⊙ ε, ε ~ N(0, I), k ~ Uniform{1..N} drawn per sample (paper 000 eq. 2).
+    """z = μ_k + σ_k ⊙ ε, ε ~ N(0, I), k uniform over the N components (paper 000 eq. 2).
+
+    k is assigned as DeLiGAN's reference does, each component equally often in every batch
+    (``assignment="equal"``, the default); ``"random"`` draws k per sample, independently.
 
     μ and σ are trained through the generator loss (reparameterisation); σ is a free parameter as in
     DeLiGAN, kept near C by the penalty β·mean((C − σ)²) so the components do not collapse to points.
@@ -58,8 +71,12 @@ class MixtureOfGaussiansPrior(LatentPrior):
         c: float,
         mu_init: float = 1.0,
         sigma_init: float = 0.2,
+        assignment: str = "equal",
     ):
         super().__init__(dim)
+        if assignment not in ("equal", "random"):
+            raise ValueError(f"unknown mixture assignment {assignment!r}; valid: equal, random")
+        self.assignment = assignment
         # DeLiGAN initialises μ ~ U(−1, 1) and σ = 0.2 so components start spread out and narrow.
         self.mu = nn.Parameter(torch.empty(n_components, dim).uniform_(-mu_init, mu_init))
         self.sigma = nn.Parameter(torch.full((n_components, dim), float(sigma_init)))
@@ -71,7 +88,10 @@ class MixtureOfGaussiansPrior(LatentPrior):
         return self.mu.shape[0]
 
     def sample(self, n: int) -> torch.Tensor:
-        k = torch.randint(self.n_components, (n,), device=self.mu.device)
+        if self.assignment == "equal":
+            k = equal_assignment(n, self.n_components, self.mu.device)
+        else:
+            k = torch.randint(self.n_components, (n,), device=self.mu.device)
         eps = torch.randn(n, self.dim, device=self.mu.device)
         return self.mu[k] + self.sigma[k] * eps
 
@@ -94,5 +114,6 @@ def build_prior(kind: str, dim: int, config: dict) -> LatentPrior:
             beta=float(config["beta"]),
             c=float(config["C"]),
             sigma_init=float(config.get("sigma_init", 0.2)),
+            assignment=str(config.get("mixture_assignment", "equal")),
         )
     raise ValueError(f"unknown latent prior {kind!r}; valid: gaussian, uniform, mixture")

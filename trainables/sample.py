@@ -42,16 +42,16 @@ def load_generator(path: str | Path, device: str = "cpu") -> TrainedGenerator:
     """Rebuild the generator and prior of a ``generator.pt`` written by a search (weights_only: no code runs)."""
     from trainables.data import dataset_info
     from trainables.latents import build_prior
-    from trainables.nets import NetOptions, base_builder
+    from trainables.nets import base_builder
     from trainables.registry import get_method
-    from trainables.train import DEFAULTS
+    from trainables.train import DEFAULTS, net_options
 
     saved = torch.load(path, map_location=device, weights_only=True)
     if "config" not in saved or "method" not in saved["config"]:
         raise ValueError(f"{path} has no trial config: it was written before generators were saved with it")
     cfg = {**DEFAULTS, **saved["config"]}
     method = get_method(cfg["method"])
-    opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **method.net_options)
+    opts = net_options(cfg)
     _, builder = base_builder(dataset_info(cfg["dataset"]), opts)
     generator = builder(dataset_info(cfg["dataset"]), opts)[0]  # the generator needs no data, only its shape
     prior = build_prior(method.latent, opts.z_dim, cfg)

@@ -20,6 +20,7 @@ import torch
 from trainables.data import Dataset, as_float
 from trainables.latents import build_prior
 from trainables.nets import NetOptions, build_networks
+from trainables.protocols import resolve_g_steps
 from trainables.registry import get_method
 
 # Defaults shared by every method; a method's search space overrides what it tunes.
@@ -72,6 +73,15 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def net_options(config: dict) -> NetOptions:
+    """The networks a trial config asks for: its method's fixed options, its z and width, and the ring nets' style
+    (``mlp_style: metz``, the unrolled-GAN reference's point nets, offered for any method)."""
+    cfg = {**DEFAULTS, **config}
+    style = {"mlp_style": cfg["mlp_style"]} if cfg.get("mlp_style") else {}
+    fixed = get_method(cfg["method"]).net_options
+    return NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **{**fixed, **style})
+
+
 def training_subset(x: torch.Tensor, limit: int | None) -> torch.Tensor:
     """At most ``limit`` samples, evenly spaced (stored sets can be sorted by class), for tiny smoke searches."""
     if not limit or limit >= len(x):
@@ -97,7 +107,7 @@ class GANRun:
         self.device = torch.device(device)
         seed_everything(int(cfg["seed"]))
 
-        opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **self.method.net_options)
+        opts = net_options(cfg)
         g, d = build_networks(data.info, opts, data)  # data: representative features pre-train on it
         # Image nets run channels-last (NHWC): oneDNN (CPU) and cuDNN tensor cores convolve NHWC without
         # reordering every activation (a bare 28 px step: 9 % faster on CPU). Values are the same; only strides change.
@@ -120,7 +130,7 @@ class GANRun:
         self.train_x = training_subset(data.train_x, cfg.get("train_limit")).to(self.device)
         self.epoch = 0
         self.amp = bool(cfg.get("amp", False))
-        self.g_steps = int(cfg.get("g_steps") or self.method.g_steps)
+        self.g_steps = resolve_g_steps(cfg)
         self.ema = GeneratorEMA(self.generator, self.prior, float(cfg.get("ema") or 0.0))
 
     # -- training ---------------------------------------------------------------------------------

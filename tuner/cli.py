@@ -11,6 +11,7 @@ from trainables.data import check_data_root, dataset_info, dataset_names, load_d
 from trainables.evaluate import check_metrics, default_metrics, metric_modes, metric_names, needs_extractor
 from trainables.features import check_feature_kind, default_feature_kind, feature_path
 from trainables.nets import NetOptions, NetworkError, network_family
+from trainables.protocols import PROTOCOLS, protocol_g_steps
 from trainables.registry import get_method, method_names
 from tuner import optuna_storage
 
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--g-steps", type=int, default=None, help="generator steps per critic round (default: the "
                    "method's; 2 for the RFGAN methods, as paper 003 trains them)")  # fmt: skip
+    p.add_argument("--protocol", default="method", choices=list(PROTOCOLS), help="training protocol of a "
+                   "comparison; rfgan: paper 003's for all arms (2 G steps per D step; WGAN-GP 1 per 5)")  # fmt: skip
     p.add_argument(
         "--train-limit",
         type=int,
@@ -385,7 +388,8 @@ def trial_config(args: argparse.Namespace) -> dict:
         "inception_weights": str(Path(weights).expanduser().resolve()) if weights else None,
         "width": args.width,
         "batch_size": args.batch_size,
-        "g_steps": getattr(args, "g_steps", None) or get_method(args.method).g_steps,
+        "g_steps": getattr(args, "g_steps", None) or protocol_g_steps(args.method, getattr(args, "protocol", None)),
+        "protocol": getattr(args, "protocol", None) or "method",
         "train_limit": args.train_limit,
         "seed": args.seed,
         "amp": bool(getattr(args, "amp", False)),

@@ -4,7 +4,7 @@ No network lives here: feature extractors (the domain classifier, Inception-v3) 
 ``trainables.features`` and hand their outputs to these functions. All arithmetic is float64.
 """
 
-from trainables.metrics.ddm import ddm, ddm_goldberger, ddm_relative
+from trainables.metrics.ddm import ddm, ddm_goldberger, ddm_relative, ddm_squared
 from trainables.metrics.fid import fid, frechet_distance, gaussian_stats, kid
 from trainables.metrics.inception_score import inception_score
 from trainables.metrics.ms_ssim import ms_ssim_diversity
@@ -16,6 +16,7 @@ __all__ = [
     "ddm",
     "ddm_goldberger",
     "ddm_relative",
+    "ddm_squared",
     "fid",
     "frechet_distance",
     "gaussian_stats",

@@ -19,7 +19,18 @@ e^{−D} is ≤ 1). The thesis obtained eq. 3.4 from eq. 3.3 by dropping the num
 shift, so they are negative while ours are not. Compare orderings with the thesis, never raw values;
 ``ddm_goldberger`` keeps the self term and is the form whose zero means "matches T".
 
-All three are computed by a streaming log-sum-exp over tiles of the distance matrix: memory is
+What eq. 3.4 rewards. With a fixed kernel, DDM is the cross-entropy of T under a kernel density put on
+G, and nothing penalises G for being narrower than T: a generator that outputs only the class centres
+of T's embeddings scores *better* (lower) than a fresh sample of T itself, because every t is then
+closer on average to some g. DDM ranks generators by how close they come to T's typical points, not by
+whether they reproduce its spread (``tests/test_ddm_properties.py`` shows it). The distance matters as
+well: the Euclidean D (the thesis' choice, the default here) and the squared form ‖·‖²/2σ² that eq. 3.3's
+derivation needs can rank the same generators differently, so a bandwidth is part of the metric.
+``ddm_sq`` uses the squared form with σ chosen as the Parzen estimate chooses it: the bandwidth at which a
+Gaussian kernel density of T best explains a held-out validation split (the train split) of real data.
+σ is a property of the real data, so every generator is scored with the same kernel.
+
+All of them are computed by a streaming log-sum-exp over tiles of the distance matrix: memory is
 O(tile² + |queries|), never the dense matrix, and accumulation is float64. Small tiles
 (256: a 512 KB block) stay in cache, which makes streaming faster than the dense form too
 (``benchmarks/ddm.py``).
@@ -30,6 +41,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from trainables.metrics.parzen import parzen_log_density
 
 DISTANCES = ("euclidean", "sqeuclidean")
 
@@ -119,3 +132,32 @@ def ddm_goldberger(
     """Eq. 3.3 with f = T, g = G: eq. 3.4 minus the self term mean_t −log mean_t' e^{−D(t,t')}."""
     kw = {"distance": distance, "sigma": sigma, "tile": tile}
     return float((mean_neg_log_mean_exp(test, generated, **kw) - mean_neg_log_mean_exp(test, test, **kw)).mean())
+
+
+def bandwidth_grid(validation: torch.Tensor, n: int = 16) -> list[float]:
+    """σ candidates for the squared form: log-spaced over [0.01, 3] × the RMS spread of the validation set,
+    so the grid follows the embedding's scale (logits of different classifiers differ by orders of magnitude)."""
+    v = validation.detach().to(torch.float64)
+    scale = float(v.var(0).mean().sqrt()) if len(v) > 1 else 1.0
+    scale = scale if scale > 0 else 1.0
+    return [scale * float(f) for f in torch.logspace(-2, math.log10(3.0), n, dtype=torch.float64)]
+
+
+def choose_bandwidth(test: torch.Tensor, validation: torch.Tensor, sigmas=None) -> float:
+    """σ maximising the mean log-likelihood of ``validation`` (held-out real embeddings) under the Gaussian
+    kernel density of ``test``: the Parzen protocol (goodfeli/adversarial), applied to the real data.
+
+    σ depends on the real data only, never on G: eq. 3.4 has no normaliser, so a σ chosen per generated set
+    would reward whichever generator earned the widest kernel, and scores would not compare across generators.
+    """
+    grid = list(sigmas) if sigmas is not None else bandwidth_grid(validation)
+    best = int(parzen_log_density(validation, test, grid).mean(0).argmax())
+    return float(grid[best])
+
+
+def ddm_squared(
+    test: torch.Tensor, generated: torch.Tensor, validation: torch.Tensor, *, sigmas=None, tile: int = 256
+) -> tuple[float, float]:
+    """(eq. 3.4 with D = ‖t − g‖²/2σ², σ) with σ chosen on ``validation`` (``choose_bandwidth``)."""
+    sigma = choose_bandwidth(test, validation, sigmas)
+    return ddm(test, generated, distance="sqeuclidean", sigma=sigma, tile=tile), sigma

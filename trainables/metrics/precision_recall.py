@@ -1,7 +1,8 @@
 """Improved precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020).
 
 Each set defines a manifold as the union of balls around its samples, each ball reaching the
-sample's k-th nearest neighbour in the same set (k = 3 for both papers):
+sample's k-th nearest neighbour in the same set: k = 3 for precision/recall (Kynkäänniemi et al.) and
+k = 5 for density/coverage (Naeem et al. §4 and clovaai/generative-evaluation-prdc's ``nearest_k``):
 
 - precision = fraction of generated samples inside the real manifold
 - recall    = fraction of real samples inside the generated manifold
@@ -45,13 +46,16 @@ def precision_recall(
     generated: torch.Tensor,
     *,
     k: int = 3,
+    k_density: int = 5,
     tile: int = 1024,
 ) -> dict[str, float]:
-    """Precision, recall, density and coverage of ``generated`` against ``real`` features."""
+    """Precision, recall (k-NN balls with ``k``), density and coverage (with ``k_density``) of ``generated``
+    against ``real`` features."""
     r, g = _as64(real, "real"), _as64(generated, "generated")
     if r.shape[1] != g.shape[1]:
         raise ValueError(f"feature dimensions differ: real {r.shape[1]}, generated {g.shape[1]}")
     r_radii, g_radii = knn_radii(r, k, tile), knn_radii(g, k, tile)
+    r_radii_dc = r_radii if k_density == k else knn_radii(r, k_density, tile)
     in_real = torch.zeros(len(g), dtype=torch.bool)  # generated sample inside some real ball
     density_hits = torch.zeros(len(g), dtype=torch.float64)
     in_gen = torch.zeros(len(r), dtype=torch.bool)  # real sample inside some generated ball
@@ -60,14 +64,14 @@ def precision_recall(
         gi, g_rad = g[i : i + tile], g_radii[i : i + tile]
         for j in range(0, len(r), tile):
             d = torch.cdist(gi, r[j : j + tile])  # generated × real
-            inside_real_ball = d <= r_radii[j : j + tile][None, :]
-            in_real[i : i + tile] |= inside_real_ball.any(1)
-            density_hits[i : i + tile] += inside_real_ball.sum(1)
-            covered[j : j + tile] |= inside_real_ball.any(0)
+            in_real[i : i + tile] |= (d <= r_radii[j : j + tile][None, :]).any(1)
+            inside_dc_ball = d <= r_radii_dc[j : j + tile][None, :]
+            density_hits[i : i + tile] += inside_dc_ball.sum(1)
+            covered[j : j + tile] |= inside_dc_ball.any(0)
             in_gen[j : j + tile] |= (d <= g_rad[:, None]).any(0)
     return {
         "precision": float(in_real.double().mean()),
         "recall": float(in_gen.double().mean()),
-        "density": float(density_hits.sum() / (k * len(g))),
+        "density": float(density_hits.sum() / (k_density * len(g))),
         "coverage": float(covered.double().mean()),
     }

@@ -33,7 +33,13 @@ class NetOptions:
     width: int = 64  # base channel count (DCGAN ngf/ndf); MLPs scale their hidden units with it
     g_batchnorm: bool = True  # batch norm flags apply to the conv nets; the MLPs have none
     d_batchnorm: bool = True
-    spectral_norm: bool = False
+    spectral_norm: bool = False  # on every critic layer (a Lipschitz critic: hinge loss, SAN)
+    spectral_norm_head: bool = True  # SAN off: its head's norm is the learnt scale s (sony/san normalises the body)
+    d_weightnorm: bool = False  # Salimans & Kingma weight norm on every critic layer (openai/improved-gan)
+    d_dropout: float = 0.0  # dropout after each hidden critic block but the last (improved-gan: 0.5)
+    d_input_dropout: float = 0.0  # dropout on the critic's input (improved-gan's CIFAR critic: 0.2)
+    head_bias: bool = True  # tomsercu/FisherGAN's critic head has no bias
+    mlp_style: str = "relu"  # point nets: "relu" (paper 003) or "metz" (poolio/unrolled_gan: tanh, orthogonal ×1.4)
     small: bool = False  # paper 004 "small DCGAN": one conv layer fewer (MLPs: one hidden layer fewer)
     mlp: bool = False  # images through paper 002's fully connected GAN instead of DCGAN
     representative_features: bool = False  # paper 003 RFGAN: frozen pre-trained encoder features in the critic
@@ -89,7 +95,35 @@ def build_networks(info: DatasetInfo, options: NetOptions, data: Dataset | None 
 
 
 def maybe_spectral_norm(layer: nn.Module, on: bool) -> nn.Module:
-    return nn.utils.spectral_norm(layer) if on else layer
+    # The parametrization recomputes ``layer.weight`` on every access, so code reading the head's weight
+    # outside its forward (SAN's direction) sees the normalised, differentiable weight.
+    return nn.utils.parametrizations.spectral_norm(layer) if on else layer
+
+
+def apply_critic_norm(critic: Critic, opt: NetOptions) -> Critic:
+    """Spectral or weight norm on every conv/linear layer of the critic, after its initialisation: a
+    parametrization keeps the initialised weight as its starting point, so the init must come first."""
+    head_on = opt.d_weightnorm or (opt.spectral_norm and opt.spectral_norm_head)
+    for layer in [m for m in critic.body.modules() if isinstance(m, nn.Conv2d | nn.Linear)]:
+        if opt.d_weightnorm:
+            nn.utils.parametrizations.weight_norm(layer)
+        else:
+            maybe_spectral_norm(layer, opt.spectral_norm)
+    if head_on:
+        if opt.d_weightnorm:
+            nn.utils.parametrizations.weight_norm(critic.head)
+        else:
+            maybe_spectral_norm(critic.head, True)
+    return critic
+
+
+def critic_block_end(opt: NetOptions, last: bool) -> list[nn.Module]:
+    """What follows a hidden critic block's activation: dropout between blocks (improved-gan), none after the last."""
+    return [nn.Dropout(opt.d_dropout)] if opt.d_dropout > 0 and not last else []
+
+
+def critic_input(opt: NetOptions) -> list[nn.Module]:
+    return [nn.Dropout(opt.d_input_dropout)] if opt.d_input_dropout > 0 else []
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

@@ -1,7 +1,9 @@
 """DCGAN generators/critics for 28, 32 and 64 px images (Radford et al. guidelines, paper 001 §3).
 
-Strided convolutions instead of pooling, batch norm in both nets (optional, for the weak variant of
-paper 004 §3.3.2), ReLU in G with tanh output, LeakyReLU(0.2) in D, no hidden fully connected layers.
+Strided convolutions instead of pooling, batch norm in both nets (each optional: paper 004 §3.3.2's weak
+variant drops G's, the gradient penalties and Improved GAN's weight-normed critic drop D's), ReLU in G with
+tanh output, LeakyReLU(0.2) in D, no hidden fully connected layers. Critic norms (spectral, weight) are
+applied after the DCGAN initialisation, so their parametrizations start from the initialised weights.
 """
 
 from __future__ import annotations
@@ -10,8 +12,15 @@ import torch
 from torch import nn
 
 from trainables.data import DatasetInfo
-from trainables.nets import Critic, NetOptions, init_dcgan_weights, register
-from trainables.nets import maybe_spectral_norm as _maybe_sn
+from trainables.nets import (
+    Critic,
+    NetOptions,
+    apply_critic_norm,
+    critic_block_end,
+    critic_input,
+    init_dcgan_weights,
+    register,
+)
 
 
 class Generator28(nn.Module):
@@ -43,21 +52,25 @@ class Generator28(nn.Module):
 class Critic28(Critic):
     def __init__(self, channels: int, opt: NetOptions):
         super().__init__()
-        w, s = opt.width, opt.spectral_norm
+        w = opt.width
         bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.d_batchnorm else (lambda c: nn.Identity())
         layers: list[nn.Module] = [
-            _maybe_sn(nn.Conv2d(channels, w, 4, 2, 1), s),  # 28 → 14
+            *critic_input(opt),
+            nn.Conv2d(channels, w, 4, 2, 1),  # 28 → 14
             nn.LeakyReLU(0.2, True),
-            _maybe_sn(nn.Conv2d(w, 2 * w, 4, 2, 1), s),  # 14 → 7
+            *critic_block_end(opt, last=False),
+            nn.Conv2d(w, 2 * w, 4, 2, 1),  # 14 → 7
             bn2(2 * w),
             nn.LeakyReLU(0.2, True),
         ]
         if not opt.small:
-            layers += [_maybe_sn(nn.Conv2d(2 * w, 2 * w, 3, 1, 1), s), bn2(2 * w), nn.LeakyReLU(0.2, True)]
+            layers += [*critic_block_end(opt, last=False), nn.Conv2d(2 * w, 2 * w, 3, 1, 1), bn2(2 * w),
+                       nn.LeakyReLU(0.2, True)]  # fmt: skip
         layers.append(nn.Flatten())
         self.body = nn.Sequential(*layers)
-        self.head = _maybe_sn(nn.Linear(2 * w * 7 * 7, 1), s)
+        self.head = nn.Linear(2 * w * 7 * 7, 1, bias=opt.head_bias)
         init_dcgan_weights(self)
+        apply_critic_norm(self, opt)
 
 
 @register("dcgan28", lambda info, opt: info.kind == "image" and info.shape[1:] == (28, 28))
@@ -100,18 +113,19 @@ class CriticDC(Critic):
     def __init__(self, channels: int, size: int, opt: NetOptions):
         super().__init__()
         start, n_down = _levels(size, opt.small)
-        s = opt.spectral_norm
         bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.d_batchnorm else (lambda c: nn.Identity())
         ch = opt.width
         # Radford et al.: no batch norm on the discriminator's input layer.
-        layers: list[nn.Module] = [_maybe_sn(nn.Conv2d(channels, ch, 4, 2, 1), s), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [*critic_input(opt), nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(n_down - 1):
-            layers += [_maybe_sn(nn.Conv2d(ch, 2 * ch, 4, 2, 1), s), bn2(2 * ch), nn.LeakyReLU(0.2, True)]
+            layers += [*critic_block_end(opt, last=False), nn.Conv2d(ch, 2 * ch, 4, 2, 1), bn2(2 * ch),
+                       nn.LeakyReLU(0.2, True)]  # fmt: skip
             ch *= 2
         layers.append(nn.Flatten())
         self.body = nn.Sequential(*layers)
-        self.head = _maybe_sn(nn.Linear(ch * start * start, 1), s)
+        self.head = nn.Linear(ch * start * start, 1, bias=opt.head_bias)
         init_dcgan_weights(self)
+        apply_critic_norm(self, opt)
 
 
 def _dc_builder(size: int):

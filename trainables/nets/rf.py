@@ -7,6 +7,9 @@ encoder's last-layer features h₁ (representative) with the discriminator's own
 receive a gradient (``requires_grad`` off, kept in eval mode so its batch-norm statistics stay those
 of pre-training); gradients still flow *through* it to the input, which the generator needs.
 
+On point sets (the 8-Gaussian ring, paper 003 Fig. 3) the same construction gives an MLP denoising
+autoencoder: encoder = the MLP critic's hidden layers, decoder = the MLP generator.
+
 Pre-training runs once per (dataset, architecture, training data) and is cached on disk like the
 scoring classifier. Its recipe is not given by the paper: MSE reconstruction of inputs corrupted by
 Gaussian noise (Vincent et al. 2008), Adam(1e-3), batch 64, 10 epochs within 500–2,000 steps.
@@ -49,8 +52,9 @@ class DenoisingAutoencoder(nn.Module):
 
 
 def autoencoder_options(options: NetOptions) -> NetOptions:
-    """The autoencoder mirrors G and D, without the critic-only spectral norm."""
-    return replace(options, spectral_norm=False, representative_features=False)
+    """The autoencoder mirrors G and D, without the critic-only norms and dropout."""
+    return replace(options, spectral_norm=False, d_weightnorm=False, d_dropout=0.0, d_input_dropout=0.0,
+                   representative_features=False)  # fmt: skip
 
 
 class RFCritic(Critic):
@@ -61,9 +65,10 @@ class RFCritic(Critic):
         self.body = critic.body  # discriminative features h₂, trained
         self.encoder = encoder.requires_grad_(False).eval()  # representative features h₁, frozen
         self.h1_dim = h1_dim
-        self.head = maybe_spectral_norm(nn.Linear(h1_dim + critic.head.in_features, 1), spectral_norm)
-        nn.init.normal_(self.head.weight, 0.0, 0.02)
-        nn.init.zeros_(self.head.bias)
+        head = nn.Linear(h1_dim + critic.head.in_features, 1)
+        nn.init.normal_(head.weight, 0.0, 0.02)  # before the norm: its parametrization starts from this weight
+        nn.init.zeros_(head.bias)
+        self.head = maybe_spectral_norm(head, spectral_norm)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.encoder(x), self.body(x)], dim=1)
@@ -80,6 +85,7 @@ def autoencoder_path(info: DatasetInfo, options: NetOptions, data: Dataset) -> P
     family, _ = base_builder(info, options)
     o = autoencoder_options(options)
     arch = f"z{o.z_dim}-w{o.width}-bn{int(o.g_batchnorm)}{int(o.d_batchnorm)}-s{int(o.small)}-m{int(o.mlp)}"
+    arch += "" if o.mlp_style == "relu" else f"-{o.mlp_style}"  # the default keeps existing caches valid
     return cache_dir() / f"rf-ae-{info.name}-{family}-{arch}-{data_fingerprint(data.train_x)}-v{RF_VERSION}.pt"
 
 
