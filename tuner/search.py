@@ -21,7 +21,7 @@ from ray.tune.search.optuna import OptunaSearch
 import search_spaces
 from trainables.data import DataError
 from trainables.evaluate import needs_extractor
-from trainables.registry import method_names
+from trainables.registry import MethodError, get_method, method_names, module_methods
 from trainables.trainable import train_gan
 from tuner import optuna_storage
 from tuner.cli import (
@@ -53,7 +53,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
     apply_metric_defaults(args)
     mode = MODES[args.metric]
-    name = args.name or f"{args.method}-{args.dataset}-{datetime.now():%Y%m%d-%H%M%S}"
+    name = args.name or f"{get_method(args.method).name}-{args.dataset}-{datetime.now():%Y%m%d-%H%M%S}"
     mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
     # Stored resolved, so a --resume from another folder finds the same search, store and study.
     args.name, args.mlflow_uri = name, mlflow_uri
@@ -220,16 +220,28 @@ def report_best(
     print(f"MLflow experiment {experiment or name!r} at {mlflow_uri}")
 
 
+def list_methods(module: str | None = None) -> int:
+    """One line per method: the name to search it by, its description and paper."""
+    try:
+        methods = {f"{module}:{attr}": m for attr, m in module_methods(module).items()} if module else None
+    except MethodError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if module and not methods:
+        print(
+            f'error: module {module} defines no trainables.registry.Method; see README "Your own GAN"', file=sys.stderr
+        )
+        return 2
+    for name, m in (methods or {n: get_method(n) for n in method_names()}).items():
+        print(f"{name:14s} {m.description}  [{m.paper}]")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
-        from trainables.registry import METHODS
-
-        for name in method_names():
-            m = METHODS[name]
-            print(f"{name:14s} {m.description}  [{m.paper}]")
-        return 0
+        return list_methods(None if args.list is True else args.list)
     args.command_line = shlex.join(["python", "-m", "tuner.search", *(sys.argv[1:] if argv is None else argv)])
     try:
         validate(args)
