@@ -289,8 +289,7 @@ def validate_metrics(args: argparse.Namespace) -> None:
 
 
 def trial_config(args: argparse.Namespace) -> dict:
-    """Fixed settings every trial gets, merged under the searched hyperparameters."""
-    apply_metric_defaults(args)
+    """Fixed settings every trial gets, merged under the searched hyperparameters (of validated arguments)."""
     weights = getattr(args, "inception_weights", None)
     return {
         "method": args.method,

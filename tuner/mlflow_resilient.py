@@ -40,6 +40,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST
 from mlflow.tracking import MlflowClient
 
+from trainables.cache import cache_dir
+from tuner.mlflow_tags import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
+
 SPOOL_TAG = "gan_tuner.spool_id"
 PLACEHOLDER_PREFIX = "spooled-"
 TRANSIENT_CODES = {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "DEADLINE_EXCEEDED"}
@@ -94,9 +97,7 @@ def check_tracking_uri(uri: str, timeout: float = 5.0) -> str | None:
 
 
 def default_spool_dir(tracking_uri: str) -> Path:
-    root = os.environ.get("GAN_TUNER_MLFLOW_SPOOL") or Path(
-        os.environ.get("GAN_TUNER_CACHE", Path.home() / ".cache" / "gan-tuner"), "mlflow-spool"
-    )
+    root = os.environ.get("GAN_TUNER_MLFLOW_SPOOL") or cache_dir() / "mlflow-spool"
     return Path(root) / hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
 
 
@@ -148,7 +149,6 @@ class Spool:
 
 def _identity_filter(tags: dict) -> str | None:
     """The tags that name a run uniquely, so a replayed creation finds a run a resumed search already made."""
-    from tuner.mlflow_logging import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
     if TRIAL_TAG in tags:
         return f"tags.{TRIAL_TAG} = '{tags[TRIAL_TAG]}'"

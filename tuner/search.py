@@ -10,29 +10,18 @@ import argparse
 import shlex
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
 
 import optuna
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
 
-import search_spaces
 from trainables.data import DataError
 from trainables.evaluate import needs_extractor
 from trainables.registry import MethodError, get_method, method_names, module_methods
 from trainables.trainable import train_gan
 from tuner import optuna_storage
-from tuner.cli import (
-    MODES,
-    UsageError,
-    apply_metric_defaults,
-    build_parser,
-    storage_path,
-    trial_config,
-    validate,
-)
+from tuner.cli import MODES, UsageError, build_parser, validate
 from tuner.finals import run_finals
 from tuner.mlflow_logging import (
     MLflowTrialLogger,
@@ -44,78 +33,108 @@ from tuner.mlflow_logging import (
     start_search_run,
 )
 from tuner.mlflow_resilient import report_kept
+from tuner.mlflow_tags import DATASET_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG
 from tuner.ray_setup import RayJoinError
+from tuner.search_config import SearchConfig, resolve
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
+    """The search as a sequence of named steps over one resolved configuration."""
     from tuner.ray_setup import init_ray
 
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
-    apply_metric_defaults(args)
-    mode = MODES[args.metric]
-    name = args.name or f"{get_method(args.method).name}-{args.dataset}-{datetime.now():%Y%m%d-%H%M%S}"
-    mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
-    # Stored resolved, so a --resume from another folder finds the same search, store and study.
-    args.name, args.mlflow_uri = name, mlflow_uri
+    config = resolve(args)
+    record_arguments(config)
+    prepare_scoring(config)
+    searcher, scheduler = build_searcher(config), build_scheduler(config)
+    client = make_client(config.mlflow_uri)
+    parent_run_id = start_parent_run(config, client)
+    tuner = build_tuner(config, searcher, scheduler, client, parent_run_id)
+    announce(config)
+    results = fit(config, tuner, client, parent_run_id)
+    print_next_steps(config)
+    return results
+
+
+def record_arguments(config: SearchConfig) -> None:
+    """The arguments beside the Ray experiment, for ``--resume`` (a resumed search keeps its first record)."""
     from tuner import resume
 
-    experiment_dir = resume.experiment_path(storage_path(args.storage), name)
     resume.snapshot_often()
-    if not getattr(args, "resume", False):
-        resume.save_args(args, experiment_dir)
+    if not config.resuming:
+        resume.save_args(config.args, config.experiment_dir)
 
-    # Train the scoring classifier once, before trials start, so they all load the same cached copy.
+
+def prepare_scoring(config: SearchConfig) -> None:
+    """Train the scoring classifier once, before trials start, so they all load the same cached copy."""
     from trainables.classifier import load_classifier
 
+    args = config.args
     if args.features == "classifier" and needs_extractor(args.metrics):
         _, accuracy = load_classifier(args.dataset, args.data_root)
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")
 
-    optuna_url = args.optuna_storage or optuna_storage.default_storage_url(mlflow_uri, storage_path(args.storage))
-    searcher = OptunaSearch(
-        metric=args.metric,
-        mode=mode,
-        points_to_evaluate=[search_spaces.defaults(args.method)],
-        sampler=optuna.samplers.TPESampler(seed=args.seed),
-        storage=optuna_storage.open_storage(optuna_url),
-        study_name=name,
+
+def build_searcher(config: SearchConfig) -> OptunaSearch:
+    """Seeded TPE, the method's author defaults first, persisted in the search's Optuna study."""
+    return OptunaSearch(
+        metric=config.metric,
+        mode=config.mode,
+        points_to_evaluate=[config.first_point],
+        sampler=optuna.samplers.TPESampler(seed=config.args.seed),
+        storage=optuna_storage.open_storage(config.optuna_url),
+        study_name=config.name,
     )
-    scheduler = ASHAScheduler(
-        time_attr="epoch",
-        max_t=args.epochs,
-        grace_period=args.grace_period,
-        reduction_factor=args.reduction_factor,
+
+
+def build_scheduler(config: SearchConfig) -> ASHAScheduler:
+    args = config.args
+    return ASHAScheduler(
+        time_attr="epoch", max_t=args.epochs, grace_period=args.grace_period, reduction_factor=args.reduction_factor
     )
-    resources = {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
-    # The parent MLflow run: everything needed to reproduce the search; every trial becomes its child.
-    experiment = args.experiment or name
-    client = make_client(mlflow_uri)
-    search_tags = {"method": args.method, "dataset": args.dataset, "search_name": name}
-    parent_run_id = start_search_run(
+
+
+def search_tags(config: SearchConfig) -> dict[str, str]:
+    return {METHOD_TAG: config.args.method, DATASET_TAG: config.args.dataset, SEARCH_TAG: config.name}
+
+
+def start_parent_run(config: SearchConfig, client) -> str:
+    """The parent MLflow run: everything needed to reproduce the search; every trial becomes its child."""
+    args, name = config.args, config.name
+    return start_search_run(
         client,
-        get_or_create_experiment(client, experiment),
+        get_or_create_experiment(client, config.experiment),
         name,
         params={
             **{k: v for k, v in vars(args).items() if k not in ("list", "name")},
             "scheduler": "ASHA", "scheduler.time_attr": "epoch", "scheduler.max_t": args.epochs,
-            "sampler": "TPE", "sampler.seed": args.seed, "optuna_storage": optuna_url, "optuna_study": name,
-            "mode": mode, "code_version": code_version(),
+            "sampler": "TPE", "sampler.seed": args.seed, "optuna_storage": config.optuna_url, "optuna_study": name,
+            "mode": config.mode, "code_version": code_version(),
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
-            **{f"space.{k}": v for k, v in describe_space(search_spaces.space(args.method)).items()},
+            **{f"space.{k}": v for k, v in describe_space(config.space).items()},
         },
-        tags={**search_tags, "ray_storage": f"{storage_path(args.storage)}/{name}"},
+        tags={**search_tags(config), "ray_storage": config.experiment_dir},
     )  # fmt: skip
-    # --resume: the stored experiment (finished trials kept, the rest continue), never a fresh Tuner over it.
-    resuming = getattr(args, "resume", False)
-    tuner = resume.restore(experiment_dir, tune.with_resources(train_gan, resources)) if resuming else None
-    if resuming and (lost := resume.close_lost_runs(client, experiment, name, experiment_dir)):
-        print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
-    tuner = tuner or tune.Tuner(
-        tune.with_resources(train_gan, resources),
-        param_space={**trial_config(args), **search_spaces.space(args.method)},
+
+
+def build_tuner(config: SearchConfig, searcher, scheduler, client, parent_run_id: str) -> tune.Tuner:
+    """A fresh Tuner, or with --resume the stored experiment (finished trials kept, the rest continue)."""
+    from tuner import resume
+
+    trainable = tune.with_resources(train_gan, config.resources)
+    if config.resuming:
+        tuner = resume.restore(config.experiment_dir, trainable)
+        if lost := resume.close_lost_runs(client, config.experiment, config.name, config.experiment_dir):
+            print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
+        if tuner is not None:
+            return tuner
+    args = config.args
+    return tune.Tuner(
+        trainable,
+        param_space={**config.trial, **config.space},
         tune_config=tune.TuneConfig(
-            metric=args.metric,
-            mode=mode,
+            metric=config.metric,
+            mode=config.mode,
             search_alg=searcher,
             scheduler=scheduler,
             num_samples=args.trials,
@@ -125,36 +144,45 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
-            name=name,
-            storage_path=storage_path(args.storage),
+            name=config.name,
+            storage_path=config.storage,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=2),
             callbacks=[
                 MLflowTrialLogger(
-                    mlflow_uri,
-                    experiment,
+                    config.mlflow_uri,
+                    config.experiment,
                     args.epochs,
-                    tags={**search_tags, "role": "trial"},
+                    tags={**search_tags(config), ROLE_TAG: "trial"},
                     parent_run_id=parent_run_id,
                     sample_every=args.sample_every,
                 ),  # fmt: skip
-                ProgressPrinter(args.metric, args.trials, args.epochs),
+                ProgressPrinter(config.metric, args.trials, args.epochs),
             ],
             verbose=0,
         ),
     )
+
+
+def announce(config: SearchConfig) -> None:
+    args, name, uri = config.args, config.name, config.mlflow_uri
     print(f"search {name}: {args.trials} trials of {args.method} on {args.dataset}, ≤{args.epochs} epochs each")
-    print(f"  MLflow: {mlflow_uri}  (browse: mlflow ui --backend-store-uri {mlflow_uri})")
-    print(f"  Optuna study {name!r}: {optuna_url}")
+    print(f"  MLflow: {uri}  (browse: mlflow ui --backend-store-uri {uri})")
+    print(f"  Optuna study {name!r}: {config.optuna_url}")
     print(f"  if the driver dies: python -m tuner.search {args.method} --name {name} --storage {args.storage} --resume")
+
+
+def fit(config: SearchConfig, tuner: tune.Tuner, client, parent_run_id: str) -> tune.ResultGrid:
+    """Run the trials, report the best, train the finals; the parent run ends with how it went."""
     status = "FAILED"
     try:
         results = tuner.fit()
-        report_best(results, args.metric, mode, name, mlflow_uri, storage_path(args.storage), experiment)
-        if args.final_seeds:
+        report_best(results, config.metric, config.mode, config.name, config.mlflow_uri, config.storage,
+                    config.experiment)  # fmt: skip
+        if config.args.final_seeds:
             run_finals(
-                args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
-                parent_run_id=parent_run_id, storage=storage_path(args.storage),
+                config.args, results, mode=config.mode, search_name=config.name, experiment=config.experiment,
+                mlflow_uri=config.mlflow_uri, parent_run_id=parent_run_id, storage=config.storage,
             )  # fmt: skip
         status = "FINISHED"
     except KeyboardInterrupt:
@@ -163,10 +191,14 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     finally:
         end_search_run(client, parent_run_id, status)
         report_kept(client)
-    print("\nnext: a paper table and figures from this search (add more --experiment/--search to compare):")
-    print(f"  python -m reports.table --mlflow-uri {mlflow_uri} --experiment {shlex.quote(experiment)} --out tables")
-    print(f"  python -m reports.plots --mlflow-uri {mlflow_uri} --experiment {shlex.quote(experiment)} --out figures")
     return results
+
+
+def print_next_steps(config: SearchConfig) -> None:
+    uri, experiment = config.mlflow_uri, shlex.quote(config.experiment)
+    print("\nnext: a paper table and figures from this search (add more --experiment/--search to compare):")
+    print(f"  python -m reports.table --mlflow-uri {uri} --experiment {experiment} --out tables")
+    print(f"  python -m reports.plots --mlflow-uri {uri} --experiment {experiment} --out figures")
 
 
 class ProgressPrinter(tune.Callback):
@@ -209,7 +241,7 @@ def report_best(
         return
     df = best.metrics_dataframe
     row = df.loc[df[metric].idxmax() if mode == "max" else df[metric].idxmin()]
-    searched = search_spaces.space(best.config["method"])
+    searched = get_method(best.config["method"], best.config.get("method_path")).space()
     print(f"\nbest trial ({metric}, {mode}) at epoch {int(row['epoch'])}:")
     for k in sorted(searched):
         print(f"  {k} = {best.config[k]}")
