@@ -83,9 +83,6 @@ def _definition_problem(method: Method) -> str | None:
     return None
 
 
-MethodSpec = Method  # the name the training loop and older code know it by
-
-
 def _builtin(name: str, description: str, paper: str, objective: type[Objective], space_of: str = "", **kw) -> Method:
     """A built-in method whose space and defaults are in ``search_spaces/<space_of or name>.py``."""
     module = importlib.import_module(f"search_spaces.{space_of or name}")
