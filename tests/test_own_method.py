@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -109,9 +110,40 @@ def test_the_readme_example_is_searched_from_outside_the_repository(own_package,
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id and run.data.tags["method"] == REFERENCE
         assert run.data.params["method_path"] == str(own_package)
         assert math.isfinite(run.data.metrics["kl_bound"]) and 1.0 <= run.data.metrics["inception_score"] <= 10.0
-    # The first trial is the module's defaults(): the same contract as the built-in methods.
-    first = min(trials, key=lambda r: r.info.start_time)
-    assert {k: float(first.data.params[k]) for k in ("lr", "beta1", "n_critic", "max_logit")} == {
-        "lr": 2e-4, "beta1": 0.5, "n_critic": 1, "max_logit": 10.0,
-    }  # fmt: skip
+    # The first point TPE evaluates is the module's defaults(): the same contract as the built-in methods.
+    defaults = {"lr": 2e-4, "beta1": 0.5, "n_critic": 1, "max_logit": 10.0}
+    study = optuna.load_study(study_name="own-fgan", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert study.trials[0].params == pytest.approx(defaults)
+    assert defaults in [{k: float(r.data.params[k]) for k in defaults} for r in trials]
     assert math.isfinite(finals[0].data.metrics["final_inception_score"])
+
+
+def test_an_installed_package_publishes_its_methods_by_name(own_package, capsys):
+    """The package's entry point (as ``pip install`` writes it from ``[project.entry-points."gan_tuner.methods"]``)
+    makes ``fgan_kl`` a method name like the built-in ones."""
+    dist = own_package / "my_gans-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-gans\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gan_tuner.methods]\nfgan_kl = my_gans.fgan:FGAN_KL\n")
+    assert get_method("fgan_kl") is get_method(REFERENCE)
+    assert main(["--list"]) == 0
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "f-GAN, KL divergence" in listed["fgan_kl"] and "dcgan" in listed
+
+
+def test_the_command_line_resolves_once_into_a_complete_search_configuration(own_package, tmp_path):
+    from tests.conftest import search_args
+    from tuner.cli import validate
+    from tuner.search_config import resolve
+
+    args = search_args(tmp_path, REFERENCE, "--gpus-per-trial", "0.5")
+    validate(args)
+    config = resolve(args)
+    assert config.name.startswith("fgan_kl-mnist5k-") and config.experiment == config.name == args.name
+    assert (config.metric, config.mode, config.method) == ("inception_score", "max", get_method(REFERENCE))
+    assert config.trial["method"] == REFERENCE and config.trial["method_path"] == str(own_package)
+    assert config.first_point == get_method(REFERENCE).defaults() and set(config.space) == set(config.first_point)
+    assert config.resources == {"cpu": 1, "gpu": 0.5} and config.optuna_url == f"sqlite:///{tmp_path / 'optuna.db'}"
+    built_in = search_args(tmp_path, "fisher")
+    validate(built_in)
+    assert "method_path" not in resolve(built_in).trial  # a built-in method's trials are configured as before
