@@ -65,6 +65,17 @@ class Search:
         return sum(r.hours for r in self.trials + self.finals)
 
     @property
+    def scoring(self) -> str:
+        """How the scored samples were made: EMA or live generator weights, bf16 autocast or fp32. Both change
+        scores, so a table compares runs of one setting only."""
+        settings = set()
+        for r in self.finals or self.trials:
+            ema = float(r.params.get("ema", 0) or 0)
+            amp = r.params.get("amp", "False") == "True"
+            settings.add(f"{f'EMA {ema:g}' if ema else 'no EMA'}, {'bf16' if amp else 'fp32'}")
+        return "; ".join(sorted(settings)) if settings else "n/a"
+
+    @property
     def feature_path(self) -> str:
         paths = {r.params["feature_path"] for r in self.finals or self.trials if "feature_path" in r.params}
         return ", ".join(sorted(paths)) if paths else "n/a"

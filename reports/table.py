@@ -271,6 +271,7 @@ def build_table(
     test: str = "welch",
     test_metric: str | None = None,
     decimals: int = 3,
+    allow_mixed_scoring: bool = False,
 ) -> Table:
     if test not in ("welch", "bootstrap"):
         raise ReportError(f"unknown test {test!r}; valid: welch, bootstrap")
@@ -280,6 +281,12 @@ def build_table(
     paths = {s.feature_path for s in selected} - {"n/a"}
     if len(paths) > 1:
         raise ReportError(f"scores come from different feature paths ({', '.join(sorted(paths))}); select one")
+    scorings = {s.scoring for s in selected} - {"n/a"}
+    if len(scorings) > 1 and not allow_mixed_scoring:
+        raise ReportError(
+            f"scores come from different generator settings ({' | '.join(sorted(scorings))}); select one, "
+            "or pass --allow-mixed-scoring to compare them anyway"
+        )
     cols = _metrics(selected, metrics)
     labels = row_labels(selected)
     if baseline is None:
@@ -359,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", default="welch", choices=["welch", "bootstrap"], help="significance test")
     p.add_argument("--test-metric", default=None, help="metric tested (default: the one the search optimised)")
     p.add_argument("--decimals", type=int, default=3)
+    p.add_argument("--allow-mixed-scoring", action="store_true", help="allow rows scored with different generator "
+                   "settings (EMA or not, bf16 or fp32); refused by default since both change scores")  # fmt: skip
     p.add_argument("--format", default="markdown", choices=["markdown", "latex", "csv"], help="printed format")
     p.add_argument("--out", default=None, help="also write table.md, table.tex and table.csv into this folder")
     args = p.parse_args(argv)
@@ -370,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             test=args.test,
             test_metric=args.test_metric,
             decimals=args.decimals,
+            allow_mixed_scoring=args.allow_mixed_scoring,
         )
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -94,6 +94,8 @@ def test_trial_artifacts_are_sample_grids_every_k_epochs_and_the_final_generator
 
 
 def test_generator_weights_equal_the_last_checkpoint(store, runs, tmp_path):
+    from trainables.sample import main
+
     client, all_runs = runs
     by_trial = {r.data.tags["ray_trial_id"]: r for r in all_runs if "ray_trial_id" in r.data.tags}
     for result in (r for grid in store.results.values() for r in grid):
@@ -102,10 +104,12 @@ def test_generator_weights_equal_the_last_checkpoint(store, runs, tmp_path):
         weights = torch.load(path, map_location="cpu", weights_only=True)
         with result.checkpoint.as_directory() as d:
             state = torch.load(f"{d}/state.pt", map_location="cpu", weights_only=True)
-        assert set(weights) == {"epoch", "generator", "prior"} and weights["epoch"] == state["epoch"]
+        assert set(weights) == {"epoch", "generator", "prior", "config"} and weights["epoch"] == state["epoch"]
         for part in ("generator", "prior"):
             assert weights[part].keys() == state[part].keys()
             assert all(torch.equal(weights[part][k], state[part][k]) for k in state[part])
+        # The documented one-liner samples from the run's file alone.
+        assert main(["--run", run.info.run_id, "--mlflow-uri", store.uri, "--out", str(tmp_path / "s.png")]) == 0
 
 
 def test_optuna_study_is_persisted_under_the_search_name(store):

@@ -9,6 +9,7 @@ One epoch = one pass of the critic over the training set, as in the Fisher GAN r
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class GANRun:
         self.epoch = 0
         self.amp = bool(cfg.get("amp", False))
         self.g_steps = int(cfg.get("g_steps") or self.method.g_steps)
+        self.ema = GeneratorEMA(self.generator, self.prior, float(cfg.get("ema") or 0.0))
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -176,16 +178,20 @@ class GANRun:
         self.opt_g.step()
         if self.opt_prior is not None:
             self.opt_prior.step()
+        self.ema.update(self.generator, self.prior)
         return float(loss.detach())
 
     # -- sampling ---------------------------------------------------------------------------------
 
     @torch.no_grad()
     def sample(self, n: int, batch: int = 500) -> torch.Tensor:
-        """n samples in eval mode (batch-norm running statistics), on the CPU."""
-        self.generator.eval()
-        out = [self._fake(min(batch, n - i)).cpu() for i in range(0, n, batch)]
-        self.generator.train()
+        """n samples in eval mode (batch-norm running statistics), on the CPU, from the EMA generator when
+        ``ema`` is on (what is scored, checkpointed for sampling and logged is then the averaged generator)."""
+        generator, prior = self.ema.models() if self.ema.enabled else (self.generator, self.prior)
+        was_training = generator.training
+        generator.eval()
+        out = [generator(prior.sample(min(batch, n - i))).cpu() for i in range(0, n, batch)]
+        generator.train(was_training)
         return torch.cat(out)
 
     # -- checkpointing ----------------------------------------------------------------------------
@@ -201,6 +207,7 @@ class GANRun:
             "opt_prior": self.opt_prior.state_dict() if self.opt_prior else None,
             "objective": self.objective.state_dict(),
             "rng": rng_state(),
+            "ema": self.ema.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -213,7 +220,62 @@ class GANRun:
         if self.opt_prior is not None and state["opt_prior"] is not None:
             self.opt_prior.load_state_dict(state["opt_prior"])
         self.objective.load_state_dict(state["objective"])
+        self.ema.load_state_dict(state.get("ema"))
         set_rng_state(state["rng"])
+
+    def sampling_state(self) -> dict:
+        """The weights that make the scored samples: the EMA copies when ``ema`` is on, else the live ones."""
+        generator, prior = self.ema.models() if self.ema.enabled else (self.generator, self.prior)
+        return {"generator": generator.state_dict(), "prior": prior.state_dict()}
+
+
+class GeneratorEMA:
+    """Exponential moving average of the generator's (and a learnable latent prior's) weights, as ProGAN,
+    BigGAN and StyleGAN evaluate: θ_ema ← d·θ_ema + (1 − d)·θ after every generator step.
+
+    With d = 0.999 and a CPU budget of a few hundred generator steps, a plain average would still be mostly
+    the random initial weights, so the decay warms up as TensorFlow's ``ExponentialMovingAverage`` does with
+    ``num_updates``: d_t = min(d, (1 + t) / (10 + t)). Buffers (batch-norm running statistics) are copied
+    from the live generator, as StyleGAN does. ``decay`` 0 turns it off and costs nothing.
+    """
+
+    def __init__(self, generator: torch.nn.Module, prior: torch.nn.Module, decay: float):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError(f"EMA decay must be in [0, 1) (got {decay}); 0 turns it off")
+        self.decay, self.updates = decay, 0
+        self.enabled = decay > 0
+        self.generator = copy.deepcopy(generator).requires_grad_(False) if self.enabled else None
+        self.prior = copy.deepcopy(prior).requires_grad_(False) if self.enabled else None
+
+    def models(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        return self.generator, self.prior
+
+    @torch.no_grad()
+    def update(self, generator: torch.nn.Module, prior: torch.nn.Module) -> None:
+        if not self.enabled:
+            return
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for ema_module, live in ((self.generator, generator), (self.prior, prior)):
+            ema_params = [p for p in ema_module.parameters()]
+            if ema_params:
+                torch._foreach_lerp_(ema_params, [p.detach() for p in live.parameters()], 1.0 - d)
+            for b_ema, b in zip(ema_module.buffers(), live.buffers(), strict=True):
+                b_ema.copy_(b)
+
+    def state_dict(self) -> dict | None:
+        if not self.enabled:
+            return None
+        return {"generator": self.generator.state_dict(), "prior": self.prior.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if not self.enabled:
+            return
+        if state is None:
+            raise ValueError("checkpoint has no EMA weights but this run averages the generator (ema > 0)")
+        self.generator.load_state_dict(state["generator"])
+        self.prior.load_state_dict(state["prior"])
+        self.updates = int(state["updates"])
 
 
 def is_finite(stats: EpochStats) -> bool:

@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "finished trials are kept, the others continue from their last checkpoint")  # fmt: skip
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 autocast of the networks (for "
                    "GPUs; on a CPU without AMX it is slower: 1.5x per epoch measured here)")  # fmt: skip
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="score, sample and save an exponential "
+                   "moving average of the generator weights with this decay, e.g. 0.999 (default 0: off)")  # fmt: skip
     # Test-only fault injection (tests/test_faults.py), KIND:EPOCH:MARKER; see trainables/trainable.py.
     p.add_argument("--inject-fault", action="append", default=None, help=argparse.SUPPRESS)
     p.add_argument(
@@ -151,6 +153,7 @@ def validate(args: argparse.Namespace) -> None:
             args.train_limit >= args.batch_size,
             f"--train-limit must be ≥ --batch-size ({args.batch_size}) to fill one batch (got {args.train_limit})",
         )
+    _check(0 <= args.ema < 1, f"--ema must be a decay in [0, 1), e.g. 0.999; 0 turns it off (got {args.ema})")
     _check(args.reduction_factor > 1, f"--reduction-factor must be > 1 (got {args.reduction_factor})")
     _check(args.cpus_per_trial > 0, f"--cpus-per-trial must be > 0 (got {args.cpus_per_trial})")
     _check(args.gpus_per_trial >= 0, f"--gpus-per-trial must be ≥ 0 (got {args.gpus_per_trial})")
@@ -311,6 +314,7 @@ def trial_config(args: argparse.Namespace) -> dict:
         "train_limit": args.train_limit,
         "seed": args.seed,
         "amp": bool(getattr(args, "amp", False)),
+        "ema": float(getattr(args, "ema", 0.0) or 0.0),  # scores of an EMA generator differ: recorded with every run
         **({"inject_fault": parse_faults(args.inject_fault)} if getattr(args, "inject_fault", None) else {}),
     }
 

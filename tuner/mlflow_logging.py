@@ -134,11 +134,16 @@ def end_search_run(client: MlflowClient, run_id: str, status: str = "FINISHED") 
     client.set_terminated(run_id, status)
 
 
-def write_generator_weights(checkpoint_dir: str | os.PathLike, out_path: str | os.PathLike) -> None:
+def write_generator_weights(
+    checkpoint_dir: str | os.PathLike, out_path: str | os.PathLike, config: dict | None = None
+) -> None:
     """The generator and latent prior of a full checkpoint: what sampling needs, without critic/optimisers.
-    (The prior is part of the generator for Deli-Fisher: its learnt μ, σ shape the inputs.)"""
+    (The prior is part of the generator for Deli-Fisher: its learnt μ, σ shape the inputs.) With the trial's
+    config the file is self-contained: ``python -m trainables.sample FILE`` rebuilds and samples from it."""
+    from trainables.sample import generator_file_contents
+
     state = load_state(checkpoint_dir)
-    torch.save({"epoch": state["epoch"], "generator": state["generator"], "prior": state["prior"]}, out_path)
+    torch.save(generator_file_contents(state, config), out_path)
 
 
 class MLflowTrialLogger(tune.Callback):
@@ -249,7 +254,7 @@ class MLflowTrialLogger(tune.Callback):
             with checkpoint.as_directory() as d, tempfile.TemporaryDirectory() as out:
                 self._log_grid(trial, d, int(load_state(d)["epoch"]))
                 path = os.path.join(out, WEIGHTS_FILE)
-                write_generator_weights(d, path)
+                write_generator_weights(d, path, trial.config)
                 self.client.log_artifact(self.run_id(trial), path, artifact_path=WEIGHTS_DIR)
         except Exception as e:
             print(f"warning: final artifacts of {trial} not logged to MLflow: {e}", flush=True)

@@ -1,0 +1,107 @@
+"""Sample from a trained generator: ``python -m trainables.sample generator.pt --n 64 --out grid.png``.
+
+A trial's ``model/generator.pt`` (in its MLflow run) holds the generator and latent prior weights that made its
+scored samples (the EMA copies when the run averaged them) and the trial's config, so nothing else is needed to
+rebuild the networks. ``--run RUN_ID --mlflow-uri URI`` fetches the file from MLflow first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+WEIGHTS_ARTIFACT = "model/generator.pt"
+
+
+def generator_file_contents(state: dict, config: dict | None) -> dict:
+    """What ``generator.pt`` holds, from a full training checkpoint and the trial config."""
+    weights = state.get("ema") or state  # an EMA run's samples (and scores) come from the averaged weights
+    plain = {k: v for k, v in (config or {}).items() if isinstance(v, str | int | float | bool) or v is None}
+    return {"epoch": state["epoch"], "generator": weights["generator"], "prior": weights["prior"], "config": plain}
+
+
+class TrainedGenerator(nn.Module):
+    """A trained generator with its latent prior: ``sample(n)`` gives n samples in [-1, 1] (eval mode)."""
+
+    def __init__(self, generator: nn.Module, prior: nn.Module, config: dict, epoch: int):
+        super().__init__()
+        self.generator, self.prior, self.config, self.epoch = generator, prior, config, epoch
+
+    @torch.no_grad()
+    def sample(self, n: int, batch: int = 500) -> torch.Tensor:
+        self.generator.eval()
+        return torch.cat([self.generator(self.prior.sample(min(batch, n - i))) for i in range(0, n, batch)])
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> TrainedGenerator:
+    """Rebuild the generator and prior of a ``generator.pt`` written by a search (weights_only: no code runs)."""
+    from trainables.data import dataset_info
+    from trainables.latents import build_prior
+    from trainables.nets import NetOptions, base_builder
+    from trainables.registry import get_method
+    from trainables.train import DEFAULTS
+
+    saved = torch.load(path, map_location=device, weights_only=True)
+    if "config" not in saved or "method" not in saved["config"]:
+        raise ValueError(f"{path} has no trial config: it was written before generators were saved with it")
+    cfg = {**DEFAULTS, **saved["config"]}
+    method = get_method(cfg["method"])
+    opts = NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **method.net_options)
+    _, builder = base_builder(dataset_info(cfg["dataset"]), opts)
+    generator = builder(dataset_info(cfg["dataset"]), opts)[0]  # the generator needs no data, only its shape
+    prior = build_prior(method.latent, opts.z_dim, cfg)
+    generator.load_state_dict(saved["generator"])
+    prior.load_state_dict(saved["prior"])
+    return TrainedGenerator(generator.to(device), prior.to(device), cfg, int(saved["epoch"]))
+
+
+def download_generator(run_id: str, mlflow_uri: str, folder: str) -> Path:
+    from mlflow.tracking import MlflowClient
+
+    return Path(MlflowClient(mlflow_uri).download_artifacts(run_id, WEIGHTS_ARTIFACT, folder))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m trainables.sample", description=__doc__.split("\n")[0])
+    p.add_argument("weights", nargs="?", help="a generator.pt file (or give --run)")
+    p.add_argument("--run", help="MLflow run id of a trial or final run whose model/generator.pt to use")
+    p.add_argument("--mlflow-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI (with --run)")
+    p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="samples.png", help="a .png grid (images) or a .npz array (any data)")
+    args = p.parse_args(argv)
+    if bool(args.weights) == bool(args.run) or args.n < 1 or not args.out.endswith((".png", ".npz")):
+        print("error: give a generator.pt file or --run RUN_ID (not both), --n ≥ 1 and --out *.png or *.npz",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = download_generator(args.run, args.mlflow_uri, tmp) if args.run else Path(args.weights)
+            model = load_generator(path)
+        except Exception as e:  # a missing file or run, a foreign file: one line
+            print(f"error: cannot load a generator from {args.run or args.weights}: {e}", file=sys.stderr)
+            return 2
+    torch.manual_seed(args.seed)
+    samples = model.sample(args.n)
+    if args.out.endswith(".npz"):
+        import numpy as np
+
+        np.savez_compressed(args.out, samples=samples.numpy())
+    elif samples.ndim == 4:
+        from torchvision.utils import save_image
+
+        save_image(samples, args.out, nrow=8, normalize=True, value_range=(-1, 1))
+    else:
+        print("error: these samples are not images; use --out FILE.npz", file=sys.stderr)
+        return 2
+    print(f"{args.n} samples of {model.config['method']} (epoch {model.epoch}) → {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
