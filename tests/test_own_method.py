@@ -65,6 +65,13 @@ def test_a_bad_reference_is_one_line_and_exit_2_with_nothing_written(own_package
     assert not (tmp_path / "ray_results").exists() and not (tmp_path / "mlflow.db").exists()
 
 
+def test_a_module_that_fails_to_import_is_one_line_naming_it(own_package, tmp_path, capsys):
+    (own_package / "my_gans" / "broken.py").write_text("raise RuntimeError('no GPU here\\nsecond line')\n")
+    assert main(_args(tmp_path, "my_gans.broken:GAN")) == 2
+    err = capsys.readouterr().err
+    assert err == "error: importing module 'my_gans.broken' failed: RuntimeError: no GPU here\n"
+
+
 def test_list_of_a_module_without_methods_is_exit_2(own_package, capsys):
     (own_package / "my_gans" / "empty.py").write_text("X = 1\n")
     assert main(["--list", "my_gans.empty"]) == 2

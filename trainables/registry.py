@@ -199,7 +199,8 @@ def import_method_module(module_name: str, search_path: str | None = None) -> Mo
             f"cannot import module {module_name!r} ({e}); put its folder on PYTHONPATH or pip install its package"
         ) from e
     except Exception as e:  # the module itself is broken: name where, in one line
-        raise MethodError(f"importing module {module_name!r} failed: {type(e).__name__}: {e}") from e
+        first_line = next(iter(str(e).splitlines()), "")
+        raise MethodError(f"importing module {module_name!r} failed: {type(e).__name__}: {first_line}") from e
 
 
 def module_methods(module_name: str) -> dict[str, Method]:
