@@ -23,7 +23,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from mlflow.tracking import MlflowClient
 
-from reports.store import ReportError, Search, client_for, load_searches, row_labels
+from reports.store import (
+    ReportError,
+    Search,
+    check_one_feature_path,
+    check_out_dir,
+    client_for,
+    load_searches,
+    row_labels,
+)
 from reports.table import METRICS, add_selection_args, direction, metric_label, selection
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -145,6 +153,14 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
+def check_formats(formats) -> None:
+    supported = Figure().canvas.get_supported_filetypes()
+    unknown = [f for f in formats if f not in supported]
+    if unknown or not formats:
+        shown = ", ".join(unknown) or "(none)"
+        raise ReportError(f"--formats: {shown} not supported; use any of {', '.join(sorted(supported))}")
+
+
 def make_figures(
     tracking_uri: str,
     out_dir: str | Path,
@@ -155,7 +171,10 @@ def make_figures(
     metrics: list[str] | None = None,
     formats=FORMATS,
 ) -> list[Path]:
+    check_formats(formats)
+    check_out_dir(out_dir)
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
+    check_one_feature_path(selected)
     client = client_for(tracking_uri)
     logged = {k for s in selected for r in s.finals for k in r.metrics}
     if metrics is None:

@@ -7,7 +7,9 @@ metrics at step = epoch, and paper-protocol scores ``final_<metric>`` on each fi
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,17 +83,72 @@ class Search:
         return ", ".join(sorted(paths)) if paths else "n/a"
 
 
+# Tables every MLflow sqlite store has: without them MLflow would create (or migrate) the schema on open,
+# which a read-only report must never do to a file it was pointed at (an Optuna database, an empty file).
+MLFLOW_TABLES = {"alembic_version", "experiments", "runs", "metrics", "params", "tags"}
+SQLITE_HEADER = b"SQLite format 3\x00"
+SERVER_TIMEOUT_S = 5.0
+# MLflow's client retries a dead server for minutes by default; a report answers in seconds.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+def _check_mlflow_sqlite(path: Path) -> None:
+    """Read-only look at the file (sqlite ``mode=ro``): an MLflow database, or a ReportError naming it."""
+    import sqlite3
+
+    if not path.is_file():
+        raise ReportError(f"no MLflow database at {path}; pass the --mlflow-uri the search used")
+    with open(path, "rb") as f:
+        if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise ReportError(f"{path} is not an SQLite database; pass the --mlflow-uri the search used")
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+    except sqlite3.Error as e:
+        raise ReportError(f"{path} cannot be read as an MLflow database ({e})") from None
+    if missing := MLFLOW_TABLES - tables:
+        raise ReportError(
+            f"{path} is not an MLflow database (no {', '.join(sorted(missing))} table); "
+            "pass the --mlflow-uri the search used"
+        )
+
+
 def client_for(tracking_uri: str) -> MlflowClient:
-    """A client for an existing store: a missing sqlite file is an error, not a new empty database."""
+    """A client for an existing store, opened without writing to it: a missing, empty or foreign sqlite file
+    is an error (never a new or migrated database), an unreachable server one line after a few seconds."""
     if tracking_uri.startswith("sqlite:///"):
-        path = Path(tracking_uri.removeprefix("sqlite:///")).expanduser()
-        if not path.is_file():
-            raise ReportError(f"no MLflow database at {path}; pass the --mlflow-uri the search used")
+        _check_mlflow_sqlite(Path(tracking_uri.removeprefix("sqlite:///")).expanduser())
+    elif tracking_uri.startswith(("http://", "https://")):
+        from tuner.mlflow_resilient import check_tracking_uri
+
+        for key, value in HTTP_DEFAULTS.items():
+            os.environ.setdefault(key, value)
+        if problem := check_tracking_uri(tracking_uri, timeout=SERVER_TIMEOUT_S):
+            raise ReportError(problem)
     elif "://" not in tracking_uri:
         raise ReportError(
             f"--mlflow-uri {tracking_uri!r} is not a URI; use sqlite:///path/mlflow.db or http://host:port"
         )
     return MlflowClient(tracking_uri)
+
+
+def check_out_dir(out: str | Path, flag: str = "--out") -> None:
+    """The output folder can be made and written (checked before anything is read or drawn)."""
+    path = Path(out).expanduser().resolve()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ReportError(f"{flag} {out}: {existing} is a file, not a folder; pick another path")
+    if not os.access(existing, os.W_OK):
+        raise ReportError(f"{flag} {out}: {existing} is not writable; pick a folder you can write")
+
+
+def check_one_feature_path(selected: list[Search]) -> None:
+    """Scores from different feature paths are never compared, in a table or a figure."""
+    paths = {s.feature_path for s in selected} - {"n/a"}
+    if len(paths) > 1:
+        raise ReportError(f"scores come from different feature paths ({', '.join(sorted(paths))}); select one")
 
 
 def _record(run) -> RunRecord:

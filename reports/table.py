@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reports.store import ReportError, Search, load_searches, row_labels
+from reports.store import ReportError, Search, check_out_dir, load_searches, row_labels
 
 # name → (short label, which way is better); None: no "best" (no bolding).
 METRICS: dict[str, tuple[str, str | None]] = {
@@ -293,6 +293,8 @@ def build_table(
         baseline = labels[0]
     if baseline not in labels:
         raise ReportError(f"unknown baseline {baseline!r}; rows: {', '.join(labels)}")
+    if test_metric is not None and test_metric not in cols:
+        raise ReportError(f"--test-metric {test_metric!r} is not a column; columns: {', '.join(cols)}")
     test_metric = test_metric or selected[0].parent.params.get("metric")
     if test_metric not in cols:
         test_metric = cols[0] if cols else ""
@@ -372,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="also write table.md, table.tex and table.csv into this folder")
     args = p.parse_args(argv)
     try:
+        if args.out:
+            check_out_dir(args.out)
         table = build_table(
             **selection(args),
             metrics=[m for m in (args.metrics or "").split(",") if m] or None,

@@ -22,11 +22,11 @@ def classifier_cache(tmp_path_factory):
 def ray_session():
     import ray
 
-    from tuner.ray_setup import init_ray
+    from tuner.ray_setup import init_ray, shutdown_ray
 
     init_ray(num_cpus=2)
     yield ray
-    ray.shutdown()
+    shutdown_ray()  # also removes the instance's private temp folder
 
 
 def search_args(tmp_path, *argv: str):

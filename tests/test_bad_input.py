@@ -118,6 +118,7 @@ def test_each_bad_input_is_one_line_exit_2_nothing_written(tmp_path):
         if "--storage" in argv and "rr" in argv:  # an earlier search "s1" (fisher, 3 epochs) to resume or collide with
             stored = build_parser().parse_args(["fisher", "--name", "s1", "--epochs", "3", "--storage", "rr"])
             save_args(stored, str(cwd / "rr" / "s1"))
+            (cwd / "rr" / "s1" / "experiment_state-2026-01-01_00-00-00.json").write_text("{}")  # Tune had started
         work[name] = (argv, needle, cwd, snapshot(cwd))
     watched = {p: snapshot(p) for p in (data, cache, spool)}
 

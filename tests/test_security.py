@@ -171,8 +171,8 @@ def test_code_in_cli_values_stays_text(tmp_path, monkeypatch):
         with pytest.raises((UsageError, ValueError)):
             parse()
     args = build_parser().parse_args(["fisher", "--name", code, "--seed", "0", "--mlflow-uri", "sqlite:///m.db"])
-    validate(args)  # a name is only a name
-    assert args.name == code
+    with pytest.raises(UsageError, match="is not an allowed name"):  # refused as a name, never run
+        validate(args)
     with pytest.raises(UsageError):
         validate(build_parser().parse_args(["fisher", "--metric", code]))
     assert not marker.exists() and list(tmp_path.iterdir()) == []

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="join an existing Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
     p.add_argument("--resume", action="store_true", help="continue the search --name NAME after its driver died: "
                    "finished trials are kept, the others continue from their last checkpoint")  # fmt: skip
+    p.add_argument("--trust-storage", action="store_true", help="--resume from a storage folder others can write "
+                   "(resuming unpickles state from it: only if you trust everyone who can write there)")  # fmt: skip
     p.add_argument("--amp", action="store_true", help="mixed precision: bfloat16 autocast of the networks (for "
                    "GPUs; on a CPU without AMX it is slower: 1.5x per epoch measured here)")  # fmt: skip
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="score, sample and save an exponential "
@@ -131,6 +133,7 @@ def validate(args: argparse.Namespace) -> None:
         get_method(args.method)
     except MethodError as e:
         raise UsageError(str(e)) from e
+    validate_names(args)
     if getattr(args, "resume", False):  # the stored search's arguments replace the command line's
         from tuner.resume import ResumeError, apply_stored_args
 
@@ -173,7 +176,32 @@ def validate(args: argparse.Namespace) -> None:
     if args.optuna_storage:
         problem = optuna_storage.check_storage_url(args.optuna_storage)
         _check(problem is None, problem or "")
+    validate_limits(args)
     validate_runtime(args)
+
+
+def validate_names(args: argparse.Namespace) -> None:
+    """--name and --experiment become a folder, an experiment and filter values: a fixed set of characters."""
+    from tuner.names import name_problem
+
+    for flag, value in (("--name", args.name), ("--experiment", getattr(args, "experiment", None))):
+        problem = name_problem(flag, value) if value is not None else None
+        _check(problem is None, problem or "")
+
+
+def validate_limits(args: argparse.Namespace) -> None:
+    """Counts, seed, tracking URI scheme, writable folders, batch vs. training set (``tuner.limits``)."""
+    from tuner import limits
+
+    for problem in (
+        limits.count_problem(args),
+        limits.metric_samples_problem(parse_metric_map(args.metric_samples, "--metric-samples")),
+        limits.tracking_uri_problem(args.mlflow_uri),
+        limits.storage_problems(args),
+        limits.batch_problem(args),
+        limits.local_resources_problem(args),
+    ):
+        _check(problem is None, problem or "")
 
 
 STORAGE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "hdfs", "file", "memory", "mock")
@@ -197,8 +225,10 @@ def validate_runtime(args: argparse.Namespace) -> None:
     if args.name and not getattr(args, "resume", False) and scheme is None:
         from tuner.resume import ARGS_FILE, experiment_path
 
-        done = Path(experiment_path(storage_path(args.storage), args.name), ARGS_FILE)
-        _check(not done.exists(), f"--name {args.name}: a search of that name exists in {args.storage}; "
+        # A start that failed before Tune saved its experiment state holds no trials: its name may be used again.
+        path = Path(experiment_path(storage_path(args.storage), args.name))
+        started = (path / ARGS_FILE).exists() and any(path.glob("experiment_state-*.json"))
+        _check(not started, f"--name {args.name}: a search of that name exists in {args.storage}; "
                "add --resume to continue it or pick another --name")  # fmt: skip
     if args.address:
         try:
@@ -284,11 +314,14 @@ def validate_metrics(args: argparse.Namespace) -> None:
            "so ASHA and TPE need it every epoch; remove it from --metric-every")  # fmt: skip
     if args.features == "inception-v3" and needs_extractor(metrics):
         from trainables.features.inception import resolve_weights
+        from tuner.limits import inception_weights_problem
 
         try:
-            resolve_weights(args.inception_weights)
+            weights = resolve_weights(args.inception_weights)
         except ValueError as e:
             raise UsageError(str(e)) from e
+        problem = inception_weights_problem(weights)
+        _check(problem is None, problem or "")
 
 
 def trial_config(args: argparse.Namespace) -> dict:

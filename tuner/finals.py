@@ -20,6 +20,7 @@ import torch
 from mlflow.entities import Metric, Param
 from ray import tune
 
+from tuner.mlflow_filters import tag_equals
 from tuner.mlflow_logging import MLflowTrialLogger, get_or_create_experiment, make_client
 from tuner.mlflow_tags import DATASET_TAG, FINAL_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
@@ -141,7 +142,7 @@ def run_finals(
         finals.append(final)
         if state != "completed" or r.checkpoint is None:
             continue
-        found = client.search_runs([experiment_id], f"tags.{TRIAL_TAG} = '{r.metrics['trial_id']}'", max_results=1)
+        found = client.search_runs([experiment_id], tag_equals(TRIAL_TAG, r.metrics["trial_id"]), max_results=1)
         if found:
             final.run_id = found[0].info.run_id
             metrics = found[0].data.metrics

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import torch
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 
 from trainables.trainable import SAMPLES_FILE, load_state
+from tuner.mlflow_filters import all_of, tag_equals
 from tuner.mlflow_tags import END_STATE_TAG, PARENT_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
 WEIGHTS_FILE = "generator.pt"
@@ -59,7 +61,14 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 def get_or_create_experiment(client: MlflowClient, name: str) -> str:
     exp = client.get_experiment_by_name(name)
-    return exp.experiment_id if exp else client.create_experiment(name)
+    if exp:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:  # another search sharing --experiment created it in between
+        if exp := client.get_experiment_by_name(name):
+            return exp.experiment_id
+        raise
 
 
 def log_params(client: MlflowClient, run_id: str, params: dict) -> None:
@@ -114,7 +123,7 @@ def start_search_run(
     """The parent run of a search: found again by its ``search_name`` tag (a resumed search keeps its
     parent), otherwise created with ``params`` logged once."""
     found = client.search_runs(
-        [experiment_id], f"tags.{SEARCH_TAG} = '{search_name}' and tags.{ROLE_TAG} = 'search'", max_results=1
+        [experiment_id], all_of(tag_equals(SEARCH_TAG, search_name), tag_equals(ROLE_TAG, "search")), max_results=1
     )
     if found:
         run_id = found[0].info.run_id
@@ -190,7 +199,7 @@ class MLflowTrialLogger(tune.Callback):
         tid = trial.trial_id
         if tid in self._runs:
             return self._runs[tid]
-        found = self.client.search_runs([self.experiment_id], f"tags.{TRIAL_TAG} = '{tid}'", max_results=1)
+        found = self.client.search_runs([self.experiment_id], tag_equals(TRIAL_TAG, tid), max_results=1)
         if found:
             run_id = found[0].info.run_id
             history = self.client.get_metric_history(run_id, "epoch")

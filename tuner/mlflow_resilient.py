@@ -21,6 +21,7 @@ then creates a run whose creation is reconciled by tag on replay); other reads r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,7 +42,9 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_
 from mlflow.tracking import MlflowClient
 
 from trainables.cache import cache_dir
+from tuner.mlflow_filters import all_of, tag_equals
 from tuner.mlflow_tags import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
+from tuner.store_lock import creating_store
 
 SPOOL_TAG = "gan_tuner.spool_id"
 PLACEHOLDER_PREFIX = "spooled-"
@@ -151,9 +154,9 @@ def _identity_filter(tags: dict) -> str | None:
     """The tags that name a run uniquely, so a replayed creation finds a run a resumed search already made."""
 
     if TRIAL_TAG in tags:
-        return f"tags.{TRIAL_TAG} = '{tags[TRIAL_TAG]}'"
+        return tag_equals(TRIAL_TAG, tags[TRIAL_TAG])
     if tags.get(ROLE_TAG) == "search" and SEARCH_TAG in tags:
-        return f"tags.{SEARCH_TAG} = '{tags[SEARCH_TAG]}' and tags.{ROLE_TAG} = 'search'"
+        return all_of(tag_equals(SEARCH_TAG, tags[SEARCH_TAG]), tag_equals(ROLE_TAG, "search"))
     return None
 
 
@@ -171,7 +174,11 @@ class ResilientMlflowClient:
         for k, v in HTTP_DEFAULTS.items():
             os.environ.setdefault(k, v)
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri)
+        with creating_store(tracking_uri):  # an sqlite store makes its schema when opened: one process at a time
+            self.client = MlflowClient(tracking_uri)
+            if tracking_uri.startswith("sqlite:///"):
+                with contextlib.suppress(Exception):  # a failing store is handled on use
+                    self.client.search_experiments(max_results=1)
         self.spool = Spool(Path(spool_dir) if spool_dir else default_spool_dir(tracking_uri))
         self.attempts, self.backoff_s = attempts, backoff_s
         self.probe_every = float(os.environ.get("GAN_TUNER_MLFLOW_PROBE_S", 10)) if probe_every is None else probe_every
@@ -216,18 +223,21 @@ class ResilientMlflowClient:
             if self.healthy():
                 self.flush()
 
-    def _write(self, entry: dict, live: Callable[[], Any]) -> None:
-        """Do a write now, or spool it when the store is down or earlier writes still wait (order is kept)."""
+    def _write(self, run_id: str, entry: Callable[[str], dict], live: Callable[[str], Any]) -> None:
+        """Do a write now, or spool it when the store is down or earlier writes still wait (order is kept).
+        ``run_id`` is resolved only after a recovery has replayed the spool: a run created while offline has
+        a placeholder id until then, and the write must go to the run the replay created."""
         self._maybe_recover()
+        run_id = self._run_id(run_id)
         if not self.offline and not self.spool.file.exists():
             try:
-                self._retry(live)
+                self._retry(lambda: live(run_id))
                 return
             except Exception as e:
                 if not is_transient(e):
                     raise
                 self._go_offline(e)
-        self.spool.append(entry)
+        self.spool.append(entry(run_id))
         if not self.offline:
             self.flush()
 
@@ -237,15 +247,17 @@ class ResilientMlflowClient:
     # -- writes -----------------------------------------------------------------------------------
 
     def log_batch(self, run_id: str, metrics=(), params=(), tags=(), synchronous: bool | None = None) -> None:
-        run_id = self._run_id(run_id)
-        entry = {
-            "op": "log_batch",
-            "run_id": run_id,
-            "metrics": [[m.key, m.value, m.timestamp, m.step] for m in metrics],
-            "params": [[p.key, p.value] for p in params],
-            "tags": [[t.key, t.value] for t in tags],
-        }
-        self._write(entry, lambda: self.client.log_batch(run_id, metrics, params, tags))
+        self._write(
+            run_id,
+            lambda rid: {
+                "op": "log_batch",
+                "run_id": rid,
+                "metrics": [[m.key, m.value, m.timestamp, m.step] for m in metrics],
+                "params": [[p.key, p.value] for p in params],
+                "tags": [[t.key, t.value] for t in tags],
+            },
+            lambda rid: self.client.log_batch(rid, metrics, params, tags),
+        )
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None):
         ts = timestamp if timestamp is not None else int(time.time() * 1000)
@@ -258,33 +270,28 @@ class ResilientMlflowClient:
         self.log_batch(run_id, tags=[RunTag(key, str(value))])
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
-        run_id = self._run_id(run_id)
-        entry = {"op": "update_run", "run_id": run_id, "status": status, "name": name}
-        self._write(entry, lambda: self.client.update_run(run_id, status=status, name=name))
+        self._write(
+            run_id,
+            lambda rid: {"op": "update_run", "run_id": rid, "status": status, "name": name},
+            lambda rid: self.client.update_run(rid, status=status, name=name),
+        )
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
-        run_id, end_time = self._run_id(run_id), end_time or int(time.time() * 1000)
-        entry = {"op": "set_terminated", "run_id": run_id, "status": status, "end_time": end_time}
-        self._write(entry, lambda: self.client.set_terminated(run_id, status=status, end_time=end_time))
+        end_time = end_time or int(time.time() * 1000)
+        self._write(
+            run_id,
+            lambda rid: {"op": "set_terminated", "run_id": rid, "status": status, "end_time": end_time},
+            lambda rid: self.client.set_terminated(rid, status=status, end_time=end_time),
+        )
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
-        run_id = self._run_id(run_id)
-
-        def entry() -> dict:  # the caller's file may be a temporary one: keep a copy while spooled
+        def entry(rid: str) -> dict:  # the caller's file may be a temporary one: keep a copy while spooled
             keep = self.spool.folder / "artifacts" / uuid.uuid4().hex
             keep.mkdir(parents=True)
             copy = shutil.copy2(local_path, keep / Path(local_path).name)
-            return {"op": "log_artifact", "run_id": run_id, "path": str(copy), "artifact_path": artifact_path}
+            return {"op": "log_artifact", "run_id": rid, "path": str(copy), "artifact_path": artifact_path}
 
-        self._maybe_recover()
-        if not self.offline and not self.spool.file.exists():
-            try:
-                return self._retry(lambda: self.client.log_artifact(run_id, local_path, artifact_path))
-            except Exception as e:
-                if not is_transient(e):
-                    raise
-                self._go_offline(e)
-        self.spool.append(entry())
+        self._write(run_id, entry, lambda rid: self.client.log_artifact(rid, local_path, artifact_path))
 
     def create_run(self, experiment_id: str, start_time: int | None = None, tags: dict | None = None, run_name=None):
         self._maybe_recover()
@@ -308,7 +315,7 @@ class ResilientMlflowClient:
     def _create_once(self, experiment_id: str, start_time: int, tags: dict, run_name, spool_id: str | None) -> Run:
         """Create a run unless one made by an earlier attempt (same spool id) or a resumed search (same identity
         tags) exists: a retry after a lost response must not leave a duplicate."""
-        filters = [f"tags.`{SPOOL_TAG}` = '{spool_id}'"] if spool_id else []
+        filters = [tag_equals(SPOOL_TAG, spool_id)] if spool_id else []
         if ident := self.identity_filter(tags):
             filters.append(ident)
 
@@ -341,6 +348,7 @@ class ResilientMlflowClient:
         return self._read(lambda: self.client.search_runs(experiment_ids, filter_string, *args, **kwargs), [])
 
     def get_metric_history(self, run_id: str, key: str):
+        self._maybe_recover()  # first: a recovery turns a placeholder into the run the replay created
         run_id = self._run_id(run_id)
         if run_id.startswith(PLACEHOLDER_PREFIX):
             return []

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import optuna
 
+from tuner.store_lock import creating_store
+
 OPTUNA_FILE = "optuna.db"
 
 
@@ -40,7 +42,8 @@ def check_storage_url(url: str) -> str | None:
 def open_storage(url: str) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite:///"):  # the default folder may not exist yet (a given one was checked to)
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.RDBStorage(url)
+    with creating_store(url):  # two searches starting at once on one new file must not both create its tables
+        return optuna.storages.RDBStorage(url)
 
 
 def load_study(url: str, study_name: str) -> optuna.Study:

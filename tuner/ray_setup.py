@@ -10,6 +10,7 @@ long traceback.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 
@@ -107,7 +108,29 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, num_gpus: 
         object_store_memory=LOCAL_OBJECT_STORE_BYTES,
         # A short private temp dir: Ray's socket paths must stay under 108 bytes, and concurrent
         # searches on one machine must not share /tmp/ray.
-        _temp_dir=tempfile.mkdtemp(prefix="ray-", dir="/tmp"),
+        _temp_dir=_private_temp_dir(),
         _node_ip_address="127.0.0.1",
         **common,
     )
+
+
+_temp_dirs: list[str] = []  # made by init_ray in this process, removed by shutdown_ray
+
+
+def _private_temp_dir() -> str:
+    """Owner-only (mkdtemp: mode 0700) and short: Ray's socket paths must stay under 108 bytes.
+    ``$GAN_TUNER_RAY_TMP`` picks the parent folder (default /tmp)."""
+    path = tempfile.mkdtemp(prefix="ray-", dir=os.environ.get("GAN_TUNER_RAY_TMP", "/tmp"))
+    _temp_dirs.append(path)
+    return path
+
+
+def ray_is_up() -> bool:
+    return ray.is_initialized()
+
+
+def shutdown_ray() -> None:
+    """Stop Ray and remove the temp folders a local instance of this process used: nothing is left in /tmp."""
+    ray.shutdown()
+    while _temp_dirs:
+        shutil.rmtree(_temp_dirs.pop(), ignore_errors=True)

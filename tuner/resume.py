@@ -19,7 +19,7 @@ from ray import tune
 
 ARGS_FILE = "search_args.json"
 # Flags that say how and where to run, not what to search: a resumed search may change them.
-RUNTIME_KEYS = {"resume", "address", "cpus_per_trial", "gpus_per_trial", "list", "command_line"}
+RUNTIME_KEYS = {"resume", "address", "cpus_per_trial", "gpus_per_trial", "list", "command_line", "trust_storage"}
 # Recorded for the user but resolved again on resume (paths, and the search's identity).
 LOCATION_KEYS = {"storage", "name"}
 
@@ -89,8 +89,48 @@ def apply_stored_args(args: argparse.Namespace, defaults: argparse.Namespace, st
     for key, value in stored.items():
         if key not in RUNTIME_KEYS | LOCATION_KEYS:
             setattr(args, key, value)
+    if not getattr(args, "trust_storage", False) and (problem := untrusted_storage_problem(storage, path)):
+        raise ResumeError(problem)
     if not tune.Tuner.can_restore(path):
         raise ResumeError(f"--resume: {path} holds no Ray Tune experiment state to continue; start a new search")
+
+
+def _others_can_write(st: os.stat_result) -> bool:
+    """World-writable, or group-writable by a group that is not the user's private one (umask 002 setups)."""
+    import grp
+    import pwd
+
+    if st.st_mode & 0o002:
+        return True
+    if not st.st_mode & 0o020:
+        return False
+    try:
+        private = st.st_gid == os.getgid() and grp.getgrgid(st.st_gid).gr_name == pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        private = False
+    return not private
+
+
+def untrusted_storage_problem(storage: str, path: str) -> str | None:
+    """Resuming unpickles Tune's state (``tuner.pkl``, trial states) from ``path``: whoever can write there runs
+    code in this driver. Refused when the storage folder, the search's folder or a file of its state is owned by
+    someone else or writable by group or others. Cloud URIs cannot be checked here (see the README)."""
+    if "://" in path:
+        return None
+    uid = os.getuid()
+    folder = Path(path)
+    for p in [Path(storage), folder, *folder.glob("*.pkl"), *folder.glob("experiment_state-*.json")]:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        if st.st_uid != uid or _others_can_write(st):
+            who = "owned by another user" if st.st_uid != uid else "writable by group or others"
+            return (
+                f"--resume: {p} is {who}, and resuming loads pickled state from it (anyone who can write there runs "
+                "code here); make it yours and private (chmod go-w) or add --trust-storage"
+            )
+    return None
 
 
 def snapshot_often(seconds: float = 2.0) -> None:
@@ -119,13 +159,16 @@ def close_lost_runs(client, experiment: str, search_name: str, path: str) -> int
     from mlflow.entities import RunTag
     from ray.tune import ExperimentAnalysis
 
+    from tuner.mlflow_filters import all_of, tag_equals
     from tuner.mlflow_tags import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
     known = {t.trial_id for t in ExperimentAnalysis(path).trials}
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return 0
-    running = f"tags.{SEARCH_TAG} = '{search_name}' and tags.{ROLE_TAG} = 'trial' and attributes.status = 'RUNNING'"
+    running = all_of(
+        tag_equals(SEARCH_TAG, search_name), tag_equals(ROLE_TAG, "trial"), "attributes.status = 'RUNNING'"
+    )
     lost = [r for r in client.search_runs([exp.experiment_id], running) if r.data.tags.get(TRIAL_TAG) not in known]
     for run in lost:
         client.log_batch(run.info.run_id, tags=[RunTag("end_state", LOST_STATE)])

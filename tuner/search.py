@@ -23,6 +23,7 @@ from trainables.trainable import train_gan
 from tuner import optuna_storage
 from tuner.cli import MODES, UsageError, build_parser, validate
 from tuner.finals import run_finals
+from tuner.limits import cluster_problem
 from tuner.mlflow_logging import (
     MLflowTrialLogger,
     code_version,
@@ -34,7 +35,17 @@ from tuner.mlflow_logging import (
 )
 from tuner.mlflow_resilient import report_kept
 from tuner.mlflow_tags import DATASET_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG
-from tuner.ray_setup import RayJoinError
+from tuner.outcome import (
+    EXIT_INTERRUPTED,
+    SearchFailed,
+    SearchInterrupted,
+    check_any_succeeded,
+    check_interrupted,
+    close_open_trial_runs,
+    interrupted_message,
+    resume_command,
+)
+from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
 from tuner.search_config import SearchConfig, resolve
 
 
@@ -43,6 +54,8 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     from tuner.ray_setup import init_ray
 
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
+    if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
+        raise UsageError(problem)
     config = resolve(args)
     record_arguments(config)
     prepare_scoring(config)
@@ -169,7 +182,7 @@ def announce(config: SearchConfig) -> None:
     print(f"search {name}: {args.trials} trials of {args.method} on {args.dataset}, ≤{args.epochs} epochs each")
     print(f"  MLflow: {uri}  (browse: mlflow ui --backend-store-uri {uri})")
     print(f"  Optuna study {name!r}: {config.optuna_url}")
-    print(f"  if the driver dies: python -m tuner.search {args.method} --name {name} --storage {args.storage} --resume")
+    print(f"  if the driver dies: {resume_command(args)}")
 
 
 def fit(config: SearchConfig, tuner: tune.Tuner, client, parent_run_id: str) -> tune.ResultGrid:
@@ -177,6 +190,7 @@ def fit(config: SearchConfig, tuner: tune.Tuner, client, parent_run_id: str) -> 
     status = "FAILED"
     try:
         results = tuner.fit()
+        check_interrupted(results, config.args.trials)
         report_best(results, config.metric, config.mode, config.name, config.mlflow_uri, config.storage,
                     config.experiment)  # fmt: skip
         if config.args.final_seeds:
@@ -185,8 +199,9 @@ def fit(config: SearchConfig, tuner: tune.Tuner, client, parent_run_id: str) -> 
                 mlflow_uri=config.mlflow_uri, parent_run_id=parent_run_id, storage=config.storage,
             )  # fmt: skip
         status = "FINISHED"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SearchInterrupted):
         status = "KILLED"
+        close_open_trial_runs(client, config.experiment, config.name)
         raise
     finally:
         end_search_run(client, parent_run_id, status)
@@ -234,6 +249,7 @@ def report_best(
     results: tune.ResultGrid, metric: str, mode: str, name: str, mlflow_uri: str, storage: str, experiment: str = ""
 ) -> None:
     errors = sum(1 for r in results if r.error)
+    check_any_succeeded(results, storage, name)
     try:
         best = results.get_best_result(metric, mode, scope="all")
     except RuntimeError:
@@ -280,11 +296,21 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    ray_was_up = ray_is_up()  # a Ray this process started for the search is shut down (and its folder removed)
     try:
         run_search(args)
-    except RayJoinError as e:  # the head answered the probe but refused us (e.g. a wrong auth token)
+    except (RayJoinError, UsageError) as e:  # refused by the cluster (e.g. a wrong token), or asks more than it has
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SearchInterrupted) as e:
+        print(interrupted_message(args, e), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SearchFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if not ray_was_up:
+            shutdown_ray()
     return 0
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from trainables.registry import Method, get_method
 from tuner import optuna_storage
 from tuner.cli import MODES, apply_metric_defaults, storage_path, trial_config
+from tuner.names import default_name
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def resolve(args: argparse.Namespace) -> SearchConfig:
     store and study."""
     apply_metric_defaults(args)  # idempotent: a no-op after tuner.cli.validate, which needs them to check
     method = get_method(args.method)
-    args.name = args.name or f"{method.name}-{args.dataset}-{datetime.now():%Y%m%d-%H%M%S}"
+    args.name = args.name or default_name(method.name, args.dataset)
     args.mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
     storage = storage_path(args.storage)
     return SearchConfig(

@@ -48,18 +48,23 @@ def resolve_weights(explicit: str | os.PathLike | None = None) -> Path:
     )
 
 
-def load_inception(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """torch-fidelity's FeatureExtractorInceptionV3 with the weights at ``path``."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    try:  # weights_only first: torch-fidelity's own load unpickles freely, so refuse anything but tensors here
+def check_weights(path: str | os.PathLike) -> None:
+    """``InceptionWeightsError`` unless ``path`` holds Inception-v3 tensors (loaded weights-only: torch-fidelity's
+    own load unpickles freely, so anything but tensors is refused here first)."""
+    try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise InceptionWeightsError(f"{path} is not a readable weights file ({type(e).__name__}); "
                                     f"use torch-fidelity's {HUB_FILES[0]}") from e  # fmt: skip
     if not isinstance(state, dict) or "fc.weight" not in state:
         raise InceptionWeightsError(f"{path} is not an Inception-v3 state dict; use torch-fidelity's {HUB_FILES[0]}")
-    del state
+
+
+def load_inception(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """torch-fidelity's FeatureExtractorInceptionV3 with the weights at ``path``."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    check_weights(path)
     try:
         model = FeatureExtractorInceptionV3("inception-v3-compat", FEATURES, feature_extractor_weights_path=str(path))
     except RuntimeError as e:  # load_state_dict: missing / unexpected keys or wrong shapes

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from trainables.data import DataError, dataset_info, dataset_names, load_dataset
-
-ARRAY_KEYS = ("samples", "x", "images")
+from trainables.metrics.sample_file import SampleFileError, check_count, read_samples
 
 
 class ScoreError(ValueError):
@@ -53,20 +51,10 @@ def default_score_metrics(dataset: str) -> list[str]:
 
 def load_samples(path: str, shape: tuple[int, ...]) -> torch.Tensor:
     """The samples in ``path`` as float32 in [-1, 1] (images) or as they are (points), shaped N×``shape``."""
-    p = Path(path)
-    if not p.is_file():
-        raise ScoreError(f"--samples: {p} is not a file")
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            keys = list(npz.keys())
-            key = next((k for k in ARRAY_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
-            if key is None:
-                raise ScoreError(f"--samples: {p} holds {keys}; name the array one of {', '.join(ARRAY_KEYS)}")
-            x = npz[key]
-    except (OSError, ValueError) as e:
-        if isinstance(e, ScoreError):
-            raise
-        raise ScoreError(f"--samples: {p} is not a readable .npz ({type(e).__name__}: {e})") from e
+    try:  # header first: sizes are checked before anything is allocated
+        x = read_samples(path)
+    except SampleFileError as e:
+        raise ScoreError(str(e)) from None
     if len(shape) == 3 and x.ndim == 3 and shape[0] == 1:
         x = x[:, None]  # N×H×W grey
     if len(shape) == 3 and x.ndim == 4 and x.shape[1:] != shape and x.shape[1:] == (*shape[1:], shape[0]):
@@ -74,6 +62,10 @@ def load_samples(path: str, shape: tuple[int, ...]) -> torch.Tensor:
     if x.shape[1:] != shape:
         raise ScoreError(f"--samples: arrays of shape N×{'×'.join(map(str, shape))} expected for this dataset, "
                          f"got {'×'.join(map(str, x.shape))}")  # fmt: skip
+    try:
+        check_count(x, path)
+    except SampleFileError as e:
+        raise ScoreError(str(e)) from None
     if x.dtype == np.uint8:
         return torch.from_numpy(x.astype(np.float32) / 127.5 - 1.0)
     if not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
