@@ -143,14 +143,14 @@ def test_the_command_line_resolves_once_into_a_complete_search_configuration(own
     from tuner.cli import validate
     from tuner.search_config import resolve
 
-    args = search_args(tmp_path, REFERENCE, "--gpus-per-trial", "0.5")
+    args = search_args(tmp_path, REFERENCE, "--cpus-per-trial", "0.5")
     validate(args)
     config = resolve(args)
     assert config.name.startswith("fgan_kl-mnist5k-") and config.experiment == config.name == args.name
     assert (config.metric, config.mode, config.method) == ("inception_score", "max", get_method(REFERENCE))
     assert config.trial["method"] == REFERENCE and config.trial["method_path"] == str(own_package)
     assert config.first_point == get_method(REFERENCE).defaults() and set(config.space) == set(config.first_point)
-    assert config.resources == {"cpu": 1, "gpu": 0.5} and config.optuna_url == f"sqlite:///{tmp_path / 'optuna.db'}"
+    assert config.resources == {"cpu": 0.5, "gpu": 0} and config.optuna_url == f"sqlite:///{tmp_path / 'optuna.db'}"
     built_in = search_args(tmp_path, "fisher")
     validate(built_in)
     assert "method_path" not in resolve(built_in).trial  # a built-in method's trials are configured as before
