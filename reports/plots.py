@@ -3,7 +3,8 @@
 - ``curves_<metric>``: the metric per epoch, one line per method (mean over its final seeds) with a band of
   ± 1 standard deviation (paper 003 Figs. 4–5, paper 004 Fig. 3.6);
 - ``samples``: the last sample grid of each method's first final seed, side by side;
-- ``importance_<search>``: hyperparameter importances of a search's persisted Optuna study (fANOVA).
+- ``importance_<search>``: hyperparameter importances of a search's persisted Optuna study (fANOVA);
+- ``pareto_front``: every trial and the Pareto front of each multi-objective search (``reports.fronts``).
 Colours are the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies); figures
 have a fixed size (``FIGSIZE`` inches × ``dpi``) so they drop into a paper column unchanged.
 """
@@ -23,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from mlflow.tracking import MlflowClient
 
+from reports.fronts import plot_fronts
 from reports.store import (
     ReportError,
     Search,
@@ -176,19 +178,23 @@ def make_figures(
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
     check_one_feature_path(selected)
     client = client_for(tracking_uri)
+    out = Path(out_dir)
+    fronts = plot_fronts(selected, row_labels(selected), FIGSIZE, DPI, OKABE_ITO)  # multi-objective searches only
     logged = {k for s in selected for r in s.finals for k in r.metrics}
     if metrics is None:
         metrics = [m for m in METRICS if m in logged]
     missing = [m for m in metrics if m not in logged]
+    if fronts and not logged:  # multi-objective searches without final runs: the front is the figure
+        out.mkdir(parents=True, exist_ok=True)
+        return save(fronts, out, "pareto_front", formats)
     if missing or not metrics:
         raise ReportError(
             f"no per-epoch values of {', '.join(missing) or 'any known metric'} in final runs; "
             f"logged: {', '.join(sorted(k for k in logged if not k.startswith('final_')))}"
         )
     labels = row_labels(selected)
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths = save(fronts, out, "pareto_front", formats) if fronts else []
     for m in metrics:
         paths += save(plot_curves(client, selected, labels, m), out, f"curves_{m}", formats)
     paths += save(plot_samples(client, selected, labels), out, "samples", formats)

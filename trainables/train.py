@@ -222,6 +222,19 @@ class GANRun:
         self.objective.load_state_dict(state["objective"])
         self.ema.load_state_dict(state.get("ema"))
         set_rng_state(state["rng"])
+        self._apply_optimizer_hyperparameters()
+
+    def _apply_optimizer_hyperparameters(self) -> None:
+        """Learning rates and Adam betas from this run's config, not the loaded optimiser state: they are equal on
+        a plain resume, and differ when population-based training perturbed them on a copied checkpoint."""
+        cfg = self.config
+        lrs = {"opt_g": cfg.get("lr_g", cfg["lr"]), "opt_d": cfg.get("lr_d", cfg["lr"]), "opt_prior": cfg["lr_latent"]}
+        for name, lr in lrs.items():
+            optimizer = getattr(self, name)
+            for group in optimizer.param_groups if optimizer is not None else []:
+                group["lr"] = float(lr)
+                if "betas" in group:
+                    group["betas"] = (float(cfg["beta1"]), float(cfg["beta2"]))
 
     def sampling_state(self) -> dict:
         """The weights that make the scored samples: the EMA copies when ``ema`` is on, else the live ones."""

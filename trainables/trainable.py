@@ -22,6 +22,14 @@ from trainables.train import GANRun, is_finite
 
 STATE_FILE = "state.pt"
 SAMPLES_FILE = "samples.png"
+SCHEDULE_PREFIX = "schedule."
+SCHEDULE_KEYS = "schedule_keys"  # trial-config key: the knobs population-based training may change
+
+
+def schedule_values(config: dict) -> dict[str, float]:
+    """``schedule.<key>`` → the value an epoch trains with, for each knob PBT may change (none otherwise), so
+    MLflow holds a trial's hyperparameters per epoch and not only the configuration it started with."""
+    return {f"{SCHEDULE_PREFIX}{k}": float(config[k]) for k in config.get(SCHEDULE_KEYS) or [] if k in config}
 
 
 class CheckpointError(RuntimeError):
@@ -144,6 +152,13 @@ def inject_faults(config: dict, run: GANRun, when: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _trial_id() -> str | None:
+    try:
+        return tune.get_context().get_trial_id()
+    except Exception:  # outside Tune
+        return None
+
+
 def train_gan(config: dict) -> None:
     torch.set_num_threads(_trial_threads())
     device = _trial_device(config)
@@ -155,10 +170,15 @@ def train_gan(config: dict) -> None:
     epochs = int(config["epochs"])
 
     checkpoint = tune.get_checkpoint()
+    donor = None  # set when population-based training handed this trial another trial's checkpoint
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
-            run.load_state_dict(load_state(d))
-    if (newer := newer_checkpoint(run.epoch)) is not None:
+            state = load_state(d)
+        run.load_state_dict(state)  # the state is the donor's; the hyperparameters stay this trial's config
+        if state.get("trial_id") not in (None, _trial_id()):
+            donor = {"pbt_donor": state["trial_id"], "pbt_donor_epoch": int(state["epoch"])}
+    # A donor's checkpoint replaces this trial's own history: its older checkpoints must not win.
+    if donor is None and (newer := newer_checkpoint(run.epoch)) is not None:
         run.load_state_dict(newer)
         if "result" in newer:  # tell Tune (and so ASHA, TPE, MLflow) where the trial really is
             tune.report(newer["result"])
@@ -170,6 +190,9 @@ def train_gan(config: dict) -> None:
         stats = run.train_epoch()
         inject_faults(config, run, "after_training")
         result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path}
+        result.update(schedule_values(config))  # under PBT: the knobs this epoch trained with
+        result.update(donor or {})  # the first result after an exploit names the copied checkpoint
+        donor = None
         final = run.epoch >= epochs
         # At least a grid's worth, so the sample image exists even in epochs where no metric is due.
         samples = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
@@ -179,7 +202,7 @@ def train_gan(config: dict) -> None:
             # A diverged trial gets each metric's worst value so ASHA and TPE rank it last, and ends.
             result.update({"diverged": 1.0, **evaluator.worst()})
         with tempfile.TemporaryDirectory() as d:
-            torch.save({**run.state_dict(), "result": result}, Path(d) / STATE_FILE)
+            torch.save({**run.state_dict(), "result": result, "trial_id": _trial_id()}, Path(d) / STATE_FILE)
             save_sample_grid(samples, Path(d) / SAMPLES_FILE)
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(d))
         if result["diverged"]:

@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs per trial (default 1)")
     p.add_argument("--gpus-per-trial", type=float, default=0, help="GPUs per trial, fractions allowed (default 0)")
     p.add_argument("--metric", default=None, help=f"metric to optimise: {', '.join(MODES)} "
-                   "(default: inception_score for images, modes_covered for points, ddm otherwise)")  # fmt: skip
+                   "(default: inception_score for images, modes_covered for points, ddm otherwise); 2-3 of them, "
+                   "e.g. inception_score,ddm, run a multi-objective search with a Pareto front (ASHA then stops "
+                   "trials on the first metric; --scheduler fifo trains all to the end)")  # fmt: skip
+    add_strategy_arguments(p)
     p.add_argument("--metrics", default=None, help=f"metrics reported per epoch: {', '.join(metric_names())} "
                    "(default: inception_score,ddm for images; ring,ddm for point sets)")  # fmt: skip
     p.add_argument("--metric-samples", default="", help="per-metric generated-sample counts, e.g. fid=5000,kid=2000 "
@@ -119,6 +122,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="log a sample grid to MLflow every k epochs (and at each trial's last epoch; default 1)",
     )
     return p
+
+
+def add_strategy_arguments(p: argparse.ArgumentParser) -> None:
+    """--scheduler, --sampler, --perturbation-interval, --final-front (tuner.schedulers, tuner.samplers)."""
+    from tuner.samplers import SAMPLERS
+    from tuner.schedulers import SCHEDULERS
+
+    p.add_argument("--scheduler", default="asha", choices=SCHEDULERS, help="asha (default): stop poor trials "
+                   "early, on the first --metric; fifo: every trial to --epochs; pbt: population-based training "
+                   "(one metric, random initial population)")  # fmt: skip
+    p.add_argument("--sampler", default=None, choices=SAMPLERS, help="Optuna sampler: tpe (default; multi-objective "
+                   "TPE for several metrics; constant liar when --concurrency > 1), random (compare_gan's design), "
+                   "nsga2, cmaes (one metric), gp; seeded with --seed")  # fmt: skip
+    p.add_argument("--perturbation-interval", type=int, default=2, help="pbt: epochs between exploit/explore "
+                   "steps (default 2)")  # fmt: skip
+    p.add_argument("--final-front", type=int, default=3, help="multi-objective --final-seeds: re-train at most "
+                   "N configurations of the Pareto front (default 3)")  # fmt: skip
+
+
+def validate_strategy(args: argparse.Namespace) -> None:
+    """Objectives × scheduler × sampler: one line for a combination that cannot work."""
+    from tuner.pareto import parse_objectives
+    from tuner.samplers import check_sampler
+    from tuner.schedulers import check_scheduler
+
+    n = len(parse_objectives(args.metric))
+    sampler = getattr(args, "sampler", None)
+    scheduler = getattr(args, "scheduler", "asha")
+    problem = check_scheduler(scheduler, n, sampler) or check_sampler(sampler or "tpe", n)
+    _check(problem is None, problem or "")
+    interval = getattr(args, "perturbation_interval", 2)
+    _check(interval >= 1, f"--perturbation-interval must be an integer ≥ 1 (got {interval})")
+    _check(scheduler != "pbt" or interval < args.epochs, f"--perturbation-interval ({interval}) must be < --epochs "
+           f"({args.epochs}), or PBT never exploits")  # fmt: skip
+    _check(scheduler != "pbt" or not args.final_seeds, "--final-seeds re-trains fixed configurations, and a PBT "
+           "result is a schedule; drop --final-seeds with --scheduler pbt")  # fmt: skip
+    _check(getattr(args, "final_front", 3) >= 1, f"--final-front must be an integer ≥ 1 (got {args.final_front})")
 
 
 def _check(cond: bool, message: str) -> None:
@@ -300,18 +340,26 @@ def validate_metrics(args: argparse.Namespace) -> None:
         check_feature_kind(args.features, args.dataset)
     except ValueError as e:
         raise UsageError(f"--metrics/--features: {e}") from e
-    _check(args.metric in MODES, f"--metric {args.metric!r} cannot be optimised; valid: {', '.join(MODES)}")
+    from tuner.pareto import parse_objectives
+
+    objectives = parse_objectives(args.metric)
+    _check(1 <= len(objectives) <= 3 and len(set(objectives)) == len(objectives),
+           f"--metric {args.metric!r}: give one metric or 2-3 different ones separated by commas")  # fmt: skip
     reported = _reported_keys(args.metrics)
-    _check(args.metric in reported, f"--metric {args.metric} must be reported by --metrics ({args.metrics})")
+    for metric in objectives:
+        _check(metric in MODES, f"--metric {metric!r} cannot be optimised; valid: {', '.join(MODES)}")
+        _check(metric in reported, f"--metric {metric} must be reported by --metrics ({args.metrics})")
     samples = parse_metric_map(args.metric_samples, "--metric-samples")
     every = parse_metric_map(args.metric_every, "--metric-every")
     for flag, values, low in (("--metric-samples", samples, 10), ("--metric-every", every, 1)):
         for m, v in values.items():
             _check(m in metrics, f"{flag}: metric {m} is not among --metrics ({args.metrics})")
             _check(v >= low, f"{flag}: {m} must be ≥ {low} (got {v})")
-    optimised = next(m for m in metrics if args.metric in _reported_keys(m))
-    _check(every.get(optimised, 1) == 1, f"--metric-every: {optimised} is optimised (--metric {args.metric}), "
-           "so ASHA and TPE need it every epoch; remove it from --metric-every")  # fmt: skip
+    for objective in objectives:
+        optimised = next(m for m in metrics if objective in _reported_keys(m))
+        _check(every.get(optimised, 1) == 1, f"--metric-every: {optimised} is optimised (--metric {args.metric}), "
+               "so ASHA and TPE need it every epoch; remove it from --metric-every")  # fmt: skip
+    validate_strategy(args)
     if args.features == "inception-v3" and needs_extractor(metrics):
         from trainables.features.inception import resolve_weights
         from tuner.limits import inception_weights_problem

@@ -24,6 +24,7 @@ from tuner.mlflow_filters import tag_equals
 from tuner.mlflow_logging import MLflowTrialLogger, get_or_create_experiment, make_client
 from tuner.mlflow_tags import DATASET_TAG, FINAL_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
+FRONT_TAG = "front_point"  # which point of a Pareto front a final_front run re-trains (0 = best first objective)
 FINAL_PREFIX = "final_"
 
 
@@ -82,25 +83,33 @@ def run_finals(
     mlflow_uri: str,
     parent_run_id: str | None,
     storage: str,
+    front_point: tuple[int, dict] | None = None,
 ) -> list[FinalRun]:
-    """Train the best configuration of ``results`` with ``args.final_seeds`` seeds and score each final run."""
-    config = best_config(results, args.metric, mode)
+    """Train the best configuration of ``results`` with ``args.final_seeds`` seeds and score each final run.
+
+    ``front_point`` (index, config) re-trains point ``index`` of a multi-objective search's Pareto front instead:
+    its runs are tagged ``role=final_front`` and ``front_point``, and the parent gets ``finals.front<i>.*``."""
+    metric = args.metric.split(",")[0]  # the first objective of a multi-objective search
+    config = dict(front_point[1]) if front_point else best_config(results, metric, mode)
     if config is None:
-        print(f"finals skipped: no trial reported {args.metric}")
+        print(f"finals skipped: no trial reported {metric}")
         return []
     config.pop("inject_fault", None)  # test-only faults of the search must not follow its best config
     seeds = final_seeds(args.seed, args.final_seeds)
-    print(f"\nfinals: best configuration × seeds {seeds}, {args.epochs} epochs, {args.final_samples} samples scored")
+    what = f"Pareto front point {front_point[0]}" if front_point else "best configuration"
+    print(f"\nfinals: {what} × seeds {seeds}, {args.epochs} epochs, {args.final_samples} samples scored")
+    suffix, role_tags = "", {ROLE_TAG: "final", FINAL_TAG: "true"}
+    if front_point:  # not role=final: a table row averages one configuration's seeds, never several points'
+        suffix, role_tags = f"front{front_point[0]}", {ROLE_TAG: "final_front", FRONT_TAG: str(front_point[0])}
     logger = MLflowTrialLogger(
         mlflow_uri,
         experiment,
         args.epochs,
-        tags={METHOD_TAG: args.method, DATASET_TAG: args.dataset, SEARCH_TAG: search_name, ROLE_TAG: "final",
-              FINAL_TAG: "true"},
+        tags={METHOD_TAG: args.method, DATASET_TAG: args.dataset, SEARCH_TAG: search_name, **role_tags},
         parent_run_id=parent_run_id,
         sample_every=args.sample_every,
         tag_keys=("seed",),
-        run_name_format="final seed={seed}",
+        run_name_format=f"final {suffix} seed={{seed}}" if suffix else "final seed={seed}",
     )  # fmt: skip
     from trainables.trainable import train_gan
 
@@ -108,7 +117,7 @@ def run_finals(
     trainable = tune.with_resources(train_gan, resources)
     from tuner import resume
 
-    path = resume.experiment_path(storage, f"{search_name}-finals")
+    path = resume.experiment_path(storage, f"{search_name}-finals" + (f"-{suffix}" if suffix else ""))
     if getattr(args, "resume", False) and tune.Tuner.can_restore(path):
         # The driver died during the finals: finished seeds are kept, the others continue from checkpoints,
         # and the logger (restored with the experiment) finds their MLflow runs again.
@@ -118,9 +127,9 @@ def run_finals(
         tuner = tune.Tuner(
             trainable,
             param_space={**config, "epochs": args.epochs, "seed": tune.grid_search(seeds)},
-            tune_config=tune.TuneConfig(metric=args.metric, mode=mode, max_concurrent_trials=args.concurrency),
+            tune_config=tune.TuneConfig(metric=metric, mode=mode, max_concurrent_trials=args.concurrency),
             run_config=tune.RunConfig(
-                name=f"{search_name}-finals",
+                name=path.rsplit("/", 1)[-1],
                 storage_path=storage,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 failure_config=tune.FailureConfig(max_failures=2),
@@ -164,7 +173,8 @@ def run_finals(
     if parent_run_id and summary:
         ts = int(time.time() * 1000)
         # "finals.mean.ddm", not "final_ddm_mean": a final run's own "final_inception_score_std" is a split std.
-        stats = [(f"finals.{stat}.{k}", v) for k, s in summary.items() for stat, v in s.items() if math.isfinite(v)]
+        prefix = f"finals.{suffix}." if suffix else "finals."
+        stats = [(f"{prefix}{stat}.{k}", v) for k, s in summary.items() for stat, v in s.items() if math.isfinite(v)]
         logged = client.get_run(parent_run_id).data.metrics
         metrics = [Metric(key, v, ts, 0) for key, v in stats if logged.get(key) != v]  # a resume adds no copies
         if metrics:

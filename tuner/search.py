@@ -11,10 +11,7 @@ import shlex
 import sys
 import time
 
-import optuna
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search.optuna import OptunaSearch
 
 from trainables.data import DataError
 from trainables.evaluate import needs_extractor
@@ -47,6 +44,7 @@ from tuner.outcome import (
 )
 from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
 from tuner.search_config import SearchConfig, resolve
+from tuner.strategy import build_strategy, report_front
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
@@ -59,12 +57,13 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     config = resolve(args)
     record_arguments(config)
     prepare_scoring(config)
-    searcher, scheduler = build_searcher(config), build_scheduler(config)
+    # Objectives, --sampler and --scheduler (tuner.strategy): the search algorithm, the scheduler, their params.
+    strategy = build_strategy(config.args, config.name, optuna_storage.open_storage(config.optuna_url))
     client = make_client(config.mlflow_uri)
-    parent_run_id = start_parent_run(config, client)
-    tuner = build_tuner(config, searcher, scheduler, client, parent_run_id)
+    parent_run_id = start_parent_run(config, strategy, client)
+    tuner = build_tuner(config, strategy, client, parent_run_id)
     announce(config)
-    results = fit(config, tuner, client, parent_run_id)
+    results = fit(config, strategy, tuner, client, parent_run_id)
     print_next_steps(config)
     return results
 
@@ -88,30 +87,11 @@ def prepare_scoring(config: SearchConfig) -> None:
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")
 
 
-def build_searcher(config: SearchConfig) -> OptunaSearch:
-    """Seeded TPE, the method's author defaults first, persisted in the search's Optuna study."""
-    return OptunaSearch(
-        metric=config.metric,
-        mode=config.mode,
-        points_to_evaluate=[config.first_point],
-        sampler=optuna.samplers.TPESampler(seed=config.args.seed),
-        storage=optuna_storage.open_storage(config.optuna_url),
-        study_name=config.name,
-    )
-
-
-def build_scheduler(config: SearchConfig) -> ASHAScheduler:
-    args = config.args
-    return ASHAScheduler(
-        time_attr="epoch", max_t=args.epochs, grace_period=args.grace_period, reduction_factor=args.reduction_factor
-    )
-
-
 def search_tags(config: SearchConfig) -> dict[str, str]:
     return {METHOD_TAG: config.args.method, DATASET_TAG: config.args.dataset, SEARCH_TAG: config.name}
 
 
-def start_parent_run(config: SearchConfig, client) -> str:
+def start_parent_run(config: SearchConfig, strategy, client) -> str:
     """The parent MLflow run: everything needed to reproduce the search; every trial becomes its child."""
     args, name = config.args, config.name
     return start_search_run(
@@ -120,9 +100,8 @@ def start_parent_run(config: SearchConfig, client) -> str:
         name,
         params={
             **{k: v for k, v in vars(args).items() if k not in ("list", "name")},
-            "scheduler": "ASHA", "scheduler.time_attr": "epoch", "scheduler.max_t": args.epochs,
-            "sampler": "TPE", "sampler.seed": args.seed, "optuna_storage": config.optuna_url, "optuna_study": name,
-            "mode": config.mode, "code_version": code_version(),
+            **strategy.params, "optuna_storage": config.optuna_url, "optuna_study": name,
+            "mode": strategy.mode, "code_version": code_version(),
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
             **{f"space.{k}": v for k, v in describe_space(config.space).items()},
         },
@@ -130,7 +109,7 @@ def start_parent_run(config: SearchConfig, client) -> str:
     )  # fmt: skip
 
 
-def build_tuner(config: SearchConfig, searcher, scheduler, client, parent_run_id: str) -> tune.Tuner:
+def build_tuner(config: SearchConfig, strategy, client, parent_run_id: str) -> tune.Tuner:
     """A fresh Tuner, or with --resume the stored experiment (finished trials kept, the rest continue)."""
     from tuner import resume
 
@@ -144,12 +123,12 @@ def build_tuner(config: SearchConfig, searcher, scheduler, client, parent_run_id
     args = config.args
     return tune.Tuner(
         trainable,
-        param_space={**config.trial, **config.space},
+        param_space={**config.trial, **strategy.trial_config, **config.space},
         tune_config=tune.TuneConfig(
-            metric=config.metric,
-            mode=config.mode,
-            search_alg=searcher,
-            scheduler=scheduler,
+            metric=strategy.tune_metric[0],
+            mode=strategy.tune_metric[1],
+            search_alg=strategy.search_alg,
+            scheduler=strategy.scheduler,
             num_samples=args.trials,
             max_concurrent_trials=args.concurrency,
             # A fresh actor per trial re-imports torch/ray and reloads data (~4 s); a reused one does not.
@@ -159,10 +138,10 @@ def build_tuner(config: SearchConfig, searcher, scheduler, client, parent_run_id
         run_config=tune.RunConfig(
             name=config.name,
             storage_path=config.storage,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=strategy.checkpoints_to_keep),
             failure_config=tune.FailureConfig(max_failures=2),
             callbacks=[
-                MLflowTrialLogger(
+                trial_logger := MLflowTrialLogger(
                     config.mlflow_uri,
                     config.experiment,
                     args.epochs,
@@ -170,7 +149,8 @@ def build_tuner(config: SearchConfig, searcher, scheduler, client, parent_run_id
                     parent_run_id=parent_run_id,
                     sample_every=args.sample_every,
                 ),  # fmt: skip
-                ProgressPrinter(config.metric, args.trials, args.epochs),
+                *strategy.callbacks(trial_logger),
+                ProgressPrinter(strategy.metric, args.trials, args.epochs),
             ],
             verbose=0,
         ),
@@ -185,19 +165,24 @@ def announce(config: SearchConfig) -> None:
     print(f"  if the driver dies: {resume_command(args)}")
 
 
-def fit(config: SearchConfig, tuner: tune.Tuner, client, parent_run_id: str) -> tune.ResultGrid:
-    """Run the trials, report the best, train the finals; the parent run ends with how it went."""
+def fit(config: SearchConfig, strategy, tuner: tune.Tuner, client, parent_run_id: str) -> tune.ResultGrid:
+    """Run the trials, report the best (and the Pareto front), train the finals; the parent run ends with how
+    it went."""
+    args, metric, mode = config.args, strategy.metric, strategy.mode
+    finals = dict(
+        mode=mode, search_name=config.name, experiment=config.experiment, mlflow_uri=config.mlflow_uri,
+        parent_run_id=parent_run_id, storage=config.storage,
+    )  # fmt: skip
     status = "FAILED"
     try:
         results = tuner.fit()
-        check_interrupted(results, config.args.trials)
-        report_best(results, config.metric, config.mode, config.name, config.mlflow_uri, config.storage,
-                    config.experiment)  # fmt: skip
-        if config.args.final_seeds:
-            run_finals(
-                config.args, results, mode=config.mode, search_name=config.name, experiment=config.experiment,
-                mlflow_uri=config.mlflow_uri, parent_run_id=parent_run_id, storage=config.storage,
-            )  # fmt: skip
+        check_interrupted(results, args.trials)
+        report_best(results, metric, mode, config.name, config.mlflow_uri, config.storage, config.experiment)
+        front = report_front(strategy, results, client, parent_run_id) if strategy.multi_objective else None
+        for i, point in enumerate(front[: args.final_front] if front and args.final_seeds else []):
+            run_finals(args, results, **finals, front_point=(i, point["config"]))
+        if args.final_seeds and not strategy.multi_objective:
+            run_finals(args, results, **finals)
         status = "FINISHED"
     except (KeyboardInterrupt, SearchInterrupted):
         status = "KILLED"

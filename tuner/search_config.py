@@ -11,6 +11,7 @@ from trainables.registry import Method, get_method
 from tuner import optuna_storage
 from tuner.cli import MODES, apply_metric_defaults, storage_path, trial_config
 from tuner.names import default_name
+from tuner.pareto import parse_objectives
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class SearchConfig:
     method: Method
     name: str  # the search: Ray experiment folder, Optuna study, default MLflow experiment
     experiment: str  # the MLflow experiment
-    metric: str
+    metric: str  # the optimised metric, or the first objective of a multi-objective search
     mode: str  # "max" or "min", from the metric registry
     mlflow_uri: str
     storage: str  # the Ray storage folder or URI, absolute
@@ -64,8 +65,8 @@ def resolve(args: argparse.Namespace) -> SearchConfig:
         method=method,
         name=args.name,
         experiment=args.experiment or args.name,
-        metric=args.metric,
-        mode=MODES[args.metric],
+        metric=parse_objectives(args.metric)[0],  # the first objective (of several for a Pareto front)
+        mode=MODES[parse_objectives(args.metric)[0]],
         mlflow_uri=args.mlflow_uri,
         storage=storage,
         optuna_url=args.optuna_storage or optuna_storage.default_storage_url(args.mlflow_uri, storage),
