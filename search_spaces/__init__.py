@@ -1,20 +1,18 @@
-"""One search space per method: ``space()`` gives Ray Tune domains, ``defaults()`` the author
-defaults that are evaluated as the first point of every search."""
+"""One search space per built-in method: ``space()`` gives Ray Tune domains, ``defaults()`` the author
+defaults that are evaluated as the first point of every search. The registry (``trainables.registry``) ties
+each method to its space; these two functions read it from there, so they work for any method name."""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
-
-def _module(method: str) -> ModuleType:
-    return importlib.import_module(f"search_spaces.{method}")
-
 
 def space(method: str) -> dict:
-    return _module(method).space()
+    from trainables.registry import get_method  # at call time: the registry imports the space modules
+
+    return get_method(method).space()
 
 
 def defaults(method: str) -> dict:
     """The first point evaluated: the method's published defaults, restricted to the searched keys."""
-    return _module(method).defaults()
+    from trainables.registry import get_method
+
+    return get_method(method).defaults()

@@ -19,13 +19,17 @@ from trainables.registry import METHODS, get_method, method_names
 from tuner.cli import UsageError, validate
 from tuner.search import main, run_search
 
-ISSUE_METHODS = {
+# The built-in methods, found in the registry: a new one is searched and checked here without editing this file.
+BUILT_IN = sorted(METHODS)
+
+# The methods of the papers, which must stay built in.
+PAPER_METHODS = {
     "vanilla", "dcgan", "dcgan_weak", "dcgan_small", "wgan", "wgan_gp", "wgan_hinge", "lsgan", "dragan",
     "fisher", "deli_fisher", "deligan", "dcgan_rf", "lsgan_rf", "dragan_rf", "wgan_gp_rf", "san", "unrolled",
     "improved_gan",
 }  # fmt: skip
 
-# Scalars each objective logs per epoch: proof that the trial really trained that method.
+# Scalars objectives log per epoch: proof that the trial really trained that method.
 LOGGED = {
     "vanilla": {"d_real", "d_fake"}, "dcgan": {"d_real"}, "dcgan_weak": {"d_real"}, "dcgan_small": {"d_real"},
     "wgan": {"wasserstein"}, "wgan_gp": {"wasserstein", "gp"}, "wgan_hinge": {"margin"}, "lsgan": {"f_real"},
@@ -35,8 +39,9 @@ LOGGED = {
 }  # fmt: skip
 
 
-def test_every_method_of_the_issue_is_registered():
-    assert set(method_names()) == ISSUE_METHODS
+def test_every_method_of_the_papers_is_built_in():
+    assert PAPER_METHODS <= set(METHODS) and set(METHODS) <= set(method_names())
+    assert set(LOGGED) <= set(METHODS)
 
 
 def _inside(domain, value) -> bool:
@@ -49,7 +54,7 @@ def _inside(domain, value) -> bool:
     raise AssertionError(f"unexpected domain {domain!r}")
 
 
-@pytest.mark.parametrize("method", sorted(ISSUE_METHODS))
+@pytest.mark.parametrize("method", BUILT_IN)
 def test_defaults_are_a_point_of_the_space(method):
     space, defaults = search_spaces.space(method), search_spaces.defaults(method)
     assert set(defaults) == set(space), "defaults() is passed as points_to_evaluate: exactly the searched keys"
@@ -78,7 +83,8 @@ def test_per_sample_penalties_and_slicing_get_critics_without_batch_norm(method)
 def test_rf_variants_keep_the_base_objective_and_drop_critic_batch_norm_where_penalised():
     for base in ("dcgan", "lsgan", "dragan", "wgan_gp"):
         spec, rf = get_method(base), get_method(f"{base}_rf")
-        assert rf.make_objective is spec.make_objective and rf.optimizer == spec.optimizer
+        assert rf.objective is spec.objective and rf.objective_options == spec.objective_options
+        assert rf.optimizer == spec.optimizer
         assert rf.net_options == {**spec.net_options, "representative_features": True}
         assert rf.kinds == ("image", "points")  # paper 003 Fig. 3 runs RFGAN on the ring too
         assert search_spaces.defaults(f"{base}_rf") == search_spaces.defaults(base)
@@ -103,7 +109,7 @@ def shared_stores(tmp_path_factory):
     return tmp_path_factory.mktemp("method-searches")
 
 
-@pytest.mark.parametrize("method", sorted(ISSUE_METHODS))
+@pytest.mark.parametrize("method", BUILT_IN)
 def test_one_epoch_search(method, shared_stores, ray_session):
     args = search_args(
         shared_stores, method, "--trials", "1", "--epochs", "1", "--width", "4", "--eval-samples", "100",
@@ -119,4 +125,4 @@ def test_one_epoch_search(method, shared_stores, ray_session):
     assert metrics["epoch"] == 1 and metrics["diverged"] == 0.0
     assert math.isfinite(metrics["loss_d"]) and math.isfinite(metrics["loss_g"])
     assert 1.0 <= metrics["inception_score"] <= 10.0 and math.isfinite(metrics["ddm"])
-    assert LOGGED[method] <= set(metrics), set(metrics)
+    assert LOGGED.get(method, set()) <= set(metrics), set(metrics)

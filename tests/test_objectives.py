@@ -14,19 +14,16 @@ import torch
 from torch import nn
 
 from trainables.nets import Critic
-from trainables.objectives import (
-    DRAGANObjective,
-    FeatureMatchingObjective,
-    HingeObjective,
-    LSGANObjective,
-    SANObjective,
-    UnrolledObjective,
-    VanillaObjective,
-    WGANGPObjective,
-    WGANObjective,
-)
+from trainables.objectives.dragan import DRAGANObjective
+from trainables.objectives.feature_matching import FeatureMatchingObjective
+from trainables.objectives.hinge import HingeObjective
+from trainables.objectives.lsgan import LSGANObjective
 from trainables.objectives.penalties import dragan_perturbed, interpolates
-from trainables.objectives.san import san_outputs
+from trainables.objectives.san import SANObjective, san_outputs
+from trainables.objectives.unrolled import UnrolledObjective
+from trainables.objectives.vanilla import VanillaObjective
+from trainables.objectives.wgan import WGANObjective
+from trainables.objectives.wgan_gp import WGANGPObjective
 
 REAL = torch.tensor([[1.0], [2.0]])
 FAKE = torch.tensor([[0.0], [-1.0]])

@@ -10,7 +10,6 @@ same frozen network.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,14 +18,11 @@ import torch
 from filelock import FileLock
 from torch import nn
 
+from trainables.cache import cache_dir
 from trainables.data import Dataset, as_float, data_fingerprint, load_dataset
 
 ARCH_VERSION = 1  # bump when the architecture or training recipe changes: invalidates caches
 TRAIN_SEED = 1234
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GAN_TUNER_CACHE", Path.home() / ".cache" / "gan-tuner"))
 
 
 class SmallCNN(nn.Module):

@@ -65,7 +65,7 @@ class EvalContext:
         return self._generated[:n]
 
     def logits(self, which: str) -> torch.Tensor:
-        """Logits of 'generated' (all samples), 'test' or 'train': the skeleton's interface, kept."""
+        """Logits of 'generated' (all samples), 'test' or 'train' (for callers that want logits only)."""
         return self.embedded(len(self.samples)).logits if which == "generated" else self.reference(which).logits
 
 
@@ -232,7 +232,7 @@ def needs_extractor(names) -> bool:
 
 
 def _as_extractor(embedder, data: Dataset) -> FeatureExtractor | None:
-    """A FeatureExtractor as is; a bare classifier (the skeleton's interface) wrapped as the classifier path."""
+    """A FeatureExtractor as is; a bare classifier module wrapped as the classifier path."""
     if embedder is None or isinstance(embedder, FeatureExtractor):
         return embedder
     from trainables.features.classifier import ClassifierFeatures

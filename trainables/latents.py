@@ -3,19 +3,23 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
 
-class LatentPrior(nn.Module):
-    """Samples z for the generator. Subclasses with parameters are trained with G at their own rate."""
+class LatentPrior(nn.Module, ABC):
+    """Samples z for the generator. Subclasses with parameters are trained with G at their own rate; a subclass
+    without ``sample`` cannot be instantiated (Python's error names the class and the method)."""
 
     def __init__(self, dim: int):
         super().__init__()
         self.dim = dim
 
+    @abstractmethod
     def sample(self, n: int) -> torch.Tensor:
-        raise NotImplementedError
+        """``n`` latent vectors on the prior's device."""
 
     def regulariser(self) -> torch.Tensor:
         """Extra term added to the generator loss (zero for fixed priors)."""

@@ -25,7 +25,8 @@ import torch
 from filelock import FileLock
 from PIL import Image
 
-from trainables.data import SPLIT_SEED, DataError, Dataset, DatasetInfo, register, to_unit_range
+from trainables.cache import cache_dir
+from trainables.dataset_types import SPLIT_SEED, DataError, Dataset, DatasetInfo, register, to_unit_range
 
 TEST_CAP = 10_000
 LSUN_TRAIN = 500_000  # paper 003 §4.2 draws 500 k LSUN bedroom images at random
@@ -98,7 +99,6 @@ def _finish(info: DatasetInfo, tx: np.ndarray, ty: np.ndarray | None, vx: np.nda
 
 
 def _decoded_cache(info: DatasetInfo, root: Path, reader: Reader) -> Arrays:
-    from trainables.classifier import cache_dir  # lazy: classifier imports trainables.data
 
     stamp = "|".join(f"{p}:{(root / p).stat().st_mtime_ns}" for p in _REQUIRED[info.name])
     key = hashlib.sha1(f"{root.resolve()}|{stamp}|v{CACHE_VERSION}".encode()).hexdigest()[:16]

@@ -102,7 +102,7 @@ class EpochStats:
 class GANRun:
     def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
         self.config = cfg = {**DEFAULTS, **config}
-        self.method = get_method(cfg["method"])
+        self.method = get_method(cfg["method"], cfg.get("method_path"))
         self.data = data
         self.device = torch.device(device)
         seed_everything(int(cfg["seed"]))

@@ -12,7 +12,7 @@ from trainables.evaluate import check_metrics, default_metrics, metric_modes, me
 from trainables.features import check_feature_kind, default_feature_kind, feature_path
 from trainables.nets import NetOptions, NetworkError, network_family
 from trainables.protocols import PROTOCOLS, protocol_g_steps
-from trainables.registry import get_method, method_names
+from trainables.registry import MethodError, get_method, method_names, method_search_path
 from tuner import optuna_storage
 
 # Metrics a search can optimise, and which way is better, from the metric registry: fid, kid, ddm,
@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m tuner.search",
         description="Hyperparameter search for a GAN method with Optuna (TPE) + ASHA on Ray Tune, logged to MLflow.",
     )
-    p.add_argument("method", nargs="?", help=f"GAN method: {', '.join(method_names())}")
-    p.add_argument("--list", action="store_true", help="list methods and exit")
+    p.add_argument("method", nargs="?", help=f"GAN method: {', '.join(method_names())}, or PKG.MODULE:NAME "
+                   "for a method defined in your own module")  # fmt: skip
+    p.add_argument("--list", nargs="?", const=True, default=False, metavar="PKG.MODULE",
+                   help="list the methods (or those a module of yours defines) and exit")  # fmt: skip
     p.add_argument("--dataset", default="mnist5k", help=f"dataset: {', '.join(dataset_names())} (default mnist5k)")
     p.add_argument("--data-root", default=None, help="folder holding real datasets (never downloaded)")
     p.add_argument("--trials", type=int, default=64, help="number of trials (default 64)")
@@ -170,7 +172,10 @@ def _check(cond: bool, message: str) -> None:
 def validate(args: argparse.Namespace) -> None:
     """Every check that can fail before a search starts; raises UsageError with one clear line."""
     _check(args.method is not None, f"missing METHOD; valid: {', '.join(method_names())}")
-    _check(args.method in method_names(), f"unknown method {args.method!r}; valid: {', '.join(method_names())}")
+    try:
+        get_method(args.method)
+    except MethodError as e:
+        raise UsageError(str(e)) from e
     validate_names(args)
     if getattr(args, "resume", False):  # the stored search's arguments replace the command line's
         from tuner.resume import ResumeError, apply_stored_args
@@ -371,11 +376,12 @@ def validate_metrics(args: argparse.Namespace) -> None:
 
 
 def trial_config(args: argparse.Namespace) -> dict:
-    """Fixed settings every trial gets, merged under the searched hyperparameters."""
-    apply_metric_defaults(args)
+    """Fixed settings every trial gets, merged under the searched hyperparameters (of validated arguments)."""
     weights = getattr(args, "inception_weights", None)
     return {
         "method": args.method,
+        # A method from the user's module: where the driver found it, so every Ray worker imports the same one.
+        **({"method_path": path} if (path := method_search_path(args.method)) else {}),
         "dataset": args.dataset,
         "data_root": str(Path(args.data_root).resolve()) if args.data_root else None,
         "epochs": args.epochs,

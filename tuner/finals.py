@@ -21,17 +21,10 @@ from mlflow.entities import Metric, Param
 from ray import tune
 
 from tuner.mlflow_filters import tag_equals
-from tuner.mlflow_logging import (
-    ROLE_TAG,
-    SEARCH_TAG,
-    TRIAL_TAG,
-    MLflowTrialLogger,
-    get_or_create_experiment,
-    make_client,
-)
+from tuner.mlflow_logging import MLflowTrialLogger, get_or_create_experiment, make_client
+from tuner.mlflow_tags import DATASET_TAG, FINAL_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 from tuner.progress import ProgressPrinter
 
-FINAL_TAG = "final"
 FRONT_TAG = "front_point"  # which point of a Pareto front a final_front run re-trains (0 = best first objective)
 FINAL_PREFIX = "final_"
 
@@ -47,10 +40,10 @@ def evaluate_checkpoint(checkpoint_dir: str, config: dict, n_samples: int) -> di
     from trainables.data import load_dataset
     from trainables.evaluate import evaluator_from_config
     from trainables.train import GANRun
-    from trainables.trainable import _trial_threads, load_state
+    from trainables.trainable import _trial_device, _trial_threads, load_state
 
     torch.set_num_threads(_trial_threads())
-    device = "cuda" if torch.cuda.is_available() and config.get("use_cuda", True) else "cpu"
+    device = _trial_device(config)  # the GPU Ray assigned to this task, exactly as for a trial
     config = {**config, "eval_samples": n_samples, "metric_samples": {}, "metric_every": {}}
     data = load_dataset(config["dataset"], config.get("data_root"))
     run = GANRun(config, data, device)
@@ -113,7 +106,7 @@ def run_finals(
         mlflow_uri,
         experiment,
         args.epochs,
-        tags={"method": args.method, "dataset": args.dataset, SEARCH_TAG: search_name, **role_tags},
+        tags={METHOD_TAG: args.method, DATASET_TAG: args.dataset, SEARCH_TAG: search_name, **role_tags},
         parent_run_id=parent_run_id,
         sample_every=args.sample_every,
         tag_keys=("seed",),

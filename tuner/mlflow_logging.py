@@ -29,11 +29,8 @@ from ray import tune
 
 from trainables.trainable import SAMPLES_FILE, load_state
 from tuner.mlflow_filters import all_of, tag_equals
+from tuner.mlflow_tags import END_STATE_TAG, PARENT_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
-TRIAL_TAG = "ray_trial_id"
-SEARCH_TAG = "search_name"
-ROLE_TAG = "role"  # "search" (parent), "trial" (a search trial) or "final" (a final-seed run)
-PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests child runs by
 WEIGHTS_FILE = "generator.pt"
 WEIGHTS_DIR = "model"
 SAMPLES_DIR = "samples"
@@ -389,7 +386,7 @@ class MLflowTrialLogger(tune.Callback):
 
     def _end(self, trial, status: str, end_state: str) -> None:
         run_id = self.run_id(trial)
-        self.client.log_batch(run_id, tags=[RunTag("end_state", end_state)])
+        self.client.log_batch(run_id, tags=[RunTag(END_STATE_TAG, end_state)])
         if suffix := end_state_suffix(end_state):  # the runs list shows names, not tags, without column picking
             name = self._names.get(trial.trial_id) or self._name(trial)
             self.client.update_run(run_id, name=f"{name} {suffix}")

@@ -41,7 +41,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST
 from mlflow.tracking import MlflowClient
 
+from trainables.cache import cache_dir
 from tuner.mlflow_filters import all_of, tag_equals
+from tuner.mlflow_tags import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 from tuner.store_lock import creating_store
 
 SPOOL_TAG = "gan_tuner.spool_id"
@@ -98,9 +100,7 @@ def check_tracking_uri(uri: str, timeout: float = 5.0) -> str | None:
 
 
 def default_spool_dir(tracking_uri: str) -> Path:
-    root = os.environ.get("GAN_TUNER_MLFLOW_SPOOL") or Path(
-        os.environ.get("GAN_TUNER_CACHE", Path.home() / ".cache" / "gan-tuner"), "mlflow-spool"
-    )
+    root = os.environ.get("GAN_TUNER_MLFLOW_SPOOL") or cache_dir() / "mlflow-spool"
     return Path(root) / hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
 
 
@@ -152,7 +152,6 @@ class Spool:
 
 def _identity_filter(tags: dict) -> str | None:
     """The tags that name a run uniquely, so a replayed creation finds a run a resumed search already made."""
-    from tuner.mlflow_logging import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
     if TRIAL_TAG in tags:
         return tag_equals(TRIAL_TAG, tags[TRIAL_TAG])

@@ -61,7 +61,7 @@ def check_any_succeeded(results, storage: str, name: str) -> None:
 
 def close_open_trial_runs(client, experiment: str, search_name: str) -> int:
     """End the still-RUNNING MLflow runs of this search's trials as KILLED; ``--resume`` reopens them."""
-    from tuner.mlflow_logging import ROLE_TAG, SEARCH_TAG
+    from tuner.mlflow_tags import ROLE_TAG, SEARCH_TAG
 
     exp = client.get_experiment_by_name(experiment)
     if exp is None:

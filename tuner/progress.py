@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 from ray import tune
 
@@ -131,7 +132,7 @@ def report_best(
 ) -> str | None:
     """Print the best trial (configuration, metrics, MLflow run and links) and, given the search's parent run,
     record the same on it. Returns the best trial's MLflow run id (None when no trial reported ``metric``)."""
-    import search_spaces
+    from trainables.registry import get_method
     from tuner.cli import MODES
     from tuner.mlflow_logging import find_trial_run, record_best, run_url, trials_url
     from tuner.outcome import check_any_succeeded
@@ -145,7 +146,7 @@ def report_best(
         return None
     row = best_row(best, metric, mode)
     scores = {k: float(v) for k, v in row.items() if (k in MODES or k.endswith("_std")) and isinstance(v, int | float)}
-    searched = search_spaces.space(best.config["method"])
+    searched = get_method(best.config["method"], best.config.get("method_path")).space()
     trial_id = str(row.get("trial_id", best.metrics.get("trial_id", "")))
     run_id = experiment_id = None
     if client is not None:
@@ -169,7 +170,27 @@ def report_best(
     if run_id and experiment_id:
         print(f"  best trial's run {run_id}: {run_url(mlflow_uri, experiment_id, run_id)}")
         print(f"  all trials, best first: {trials_url(mlflow_uri, experiment_id, metric, mode)}")
+        if grid := final_grid_location(client, run_id):
+            print(f"  its last sample grid: {grid}")
+        print(f"  sample from it: python -m trainables.sample --run {run_id} --mlflow-uri {mlflow_uri} --out best.png")
     return run_id
+
+
+def final_grid_location(client, run_id: str) -> str | None:
+    """Where the run's last sample grid is: a local path a user can open (sqlite store), else its artifact URI."""
+    from urllib.parse import unquote, urlparse
+
+    from tuner.mlflow_logging import FINAL_GRID, SAMPLES_DIR
+
+    try:
+        uri = f"{client.get_run(run_id).info.artifact_uri.rstrip('/')}/{SAMPLES_DIR}/{FINAL_GRID}"
+    except Exception:  # the store went away: the summary still prints the rest
+        return None
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        path = unquote(parsed.path)
+        return path if Path(path).exists() else None
+    return uri
 
 
 def quiet_library_noise() -> None:

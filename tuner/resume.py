@@ -160,7 +160,7 @@ def close_lost_runs(client, experiment: str, search_name: str, path: str) -> int
     from ray.tune import ExperimentAnalysis
 
     from tuner.mlflow_filters import all_of, tag_equals
-    from tuner.mlflow_logging import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
+    from tuner.mlflow_tags import ROLE_TAG, SEARCH_TAG, TRIAL_TAG
 
     known = {t.trial_id for t in ExperimentAnalysis(path).trials}
     exp = client.get_experiment_by_name(experiment)

@@ -9,24 +9,15 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 
 from ray import tune
 
-import search_spaces
 from trainables.data import DataError
 from trainables.evaluate import needs_extractor
-from trainables.registry import method_names
+from trainables.registry import MethodError, get_method, method_names, module_methods
 from trainables.trainable import train_gan
 from tuner import optuna_storage
-from tuner.cli import (
-    UsageError,
-    apply_metric_defaults,
-    build_parser,
-    storage_path,
-    trial_config,
-    validate,
-)
+from tuner.cli import UsageError, build_parser, validate
 from tuner.finals import run_finals
 from tuner.limits import cluster_problem
 from tuner.mlflow_logging import (
@@ -42,7 +33,7 @@ from tuner.mlflow_logging import (
     start_search_run,
 )
 from tuner.mlflow_resilient import report_kept
-from tuner.names import default_name
+from tuner.mlflow_tags import DATASET_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG
 from tuner.outcome import (
     EXIT_INTERRUPTED,
     SearchFailed,
@@ -54,80 +45,105 @@ from tuner.outcome import (
 )
 from tuner.progress import ProgressPrinter, quiet_library_noise, report_best
 from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
+from tuner.search_config import SearchConfig, resolve
 from tuner.strategy import build_strategy, report_front
 
 
 def run_search(args: argparse.Namespace) -> tune.ResultGrid:
+    """The search as a sequence of named steps over one resolved configuration."""
     from tuner.ray_setup import init_ray
 
     quiet_library_noise()
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
     if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
         raise UsageError(problem)
-    apply_metric_defaults(args)
-    name = args.name or default_name(args.method, args.dataset)
-    mlflow_uri = args.mlflow_uri or f"sqlite:///{Path('mlflow.db').resolve()}"
-    # Stored resolved, so a --resume from another folder finds the same search, store and study.
-    args.name, args.mlflow_uri = name, mlflow_uri
+    config = resolve(args)
+    record_arguments(config)
+    prepare_scoring(config)
+    # Objectives, --sampler and --scheduler (tuner.strategy): the search algorithm, the scheduler, their params.
+    strategy = build_strategy(config.args, config.name, optuna_storage.open_storage(config.optuna_url))
+    client = make_client(config.mlflow_uri)
+    description = describe_search(
+        config.args.method, config.args.dataset, config.trials, config.epochs, strategy.metric, strategy.mode,
+        config.space,
+    )  # fmt: skip
+    parent_run_id = start_parent_run(config, strategy, client, description)
+    numbers = TrialNumbers()  # "#12" in trial run names, progress lines and the summary
+    tuner = build_tuner(config, strategy, client, parent_run_id, numbers)
+    announce(config)
+    results = fit(config, strategy, tuner, client, parent_run_id, numbers, description)
+    print_next_steps(config)
+    return results
+
+
+def record_arguments(config: SearchConfig) -> None:
+    """The arguments beside the Ray experiment, for ``--resume`` (a resumed search keeps its first record)."""
     from tuner import resume
 
-    experiment_dir = resume.experiment_path(storage_path(args.storage), name)
     resume.snapshot_often()
-    if not getattr(args, "resume", False):
-        resume.save_args(args, experiment_dir)
+    if not config.resuming:
+        resume.save_args(config.args, config.experiment_dir)
 
-    # Train the scoring classifier once, before trials start, so they all load the same cached copy.
+
+def prepare_scoring(config: SearchConfig) -> None:
+    """Train the scoring classifier once, before trials start, so they all load the same cached copy."""
     from trainables.classifier import load_classifier
 
+    args = config.args
     if args.features == "classifier" and needs_extractor(args.metrics):
         _, accuracy = load_classifier(args.dataset, args.data_root, progress=lambda m: print(m, flush=True))
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")
 
-    optuna_url = args.optuna_storage or optuna_storage.default_storage_url(mlflow_uri, storage_path(args.storage))
-    # Objectives, --sampler and --scheduler (tuner.strategy): the search algorithm, the scheduler, their params.
-    strategy = build_strategy(args, name, optuna_storage.open_storage(optuna_url))
-    metric, mode = strategy.metric, strategy.mode
-    resources = {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
-    # The parent MLflow run: everything needed to reproduce the search; every trial becomes its child.
-    experiment = args.experiment or name
-    client = make_client(mlflow_uri)
-    search_tags = {"method": args.method, "dataset": args.dataset, "search_name": name}
-    space = search_spaces.space(args.method)
-    description = describe_search(args.method, args.dataset, args.trials, args.epochs, metric, mode, space)
-    parent_run_id = start_search_run(
+
+def search_tags(config: SearchConfig) -> dict[str, str]:
+    return {METHOD_TAG: config.args.method, DATASET_TAG: config.args.dataset, SEARCH_TAG: config.name}
+
+
+def start_parent_run(config: SearchConfig, strategy, client, description: str) -> str:
+    """The parent MLflow run: everything needed to reproduce the search; every trial becomes its child."""
+    args, name = config.args, config.name
+    return start_search_run(
         client,
-        get_or_create_experiment(client, experiment),
+        get_or_create_experiment(client, config.experiment),
         name,
         params={
             **{k: v for k, v in vars(args).items() if k not in ("list", "name")},
-            **strategy.params, "optuna_storage": optuna_url, "optuna_study": name,
-            "mode": mode, "code_version": code_version(),
+            **strategy.params, "optuna_storage": config.optuna_url, "optuna_study": name,
+            "mode": strategy.mode, "code_version": code_version(),
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
-            **{f"space.{k}": v for k, v in describe_space(search_spaces.space(args.method)).items()},
+            **{f"space.{k}": v for k, v in describe_space(config.space).items()},
         },
-        tags={**search_tags, "ray_storage": f"{storage_path(args.storage)}/{name}", DESCRIPTION_TAG: description},
+        tags={**search_tags(config), "ray_storage": config.experiment_dir, DESCRIPTION_TAG: description},
     )  # fmt: skip
-    numbers = TrialNumbers()
+
+
+def build_tuner(config: SearchConfig, strategy, client, parent_run_id: str, numbers: TrialNumbers) -> tune.Tuner:
+    """A fresh Tuner, or with --resume the stored experiment (finished trials kept, the rest continue)."""
+    from tuner import resume
+
+    trainable = tune.with_resources(train_gan, config.resources)
+    if config.resuming:
+        tuner = resume.restore(config.experiment_dir, trainable)
+        if lost := resume.close_lost_runs(client, config.experiment, config.name, config.experiment_dir):
+            print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
+        if tuner is not None:
+            return tuner
+    args = config.args
     trial_logger = MLflowTrialLogger(
-        mlflow_uri,
-        experiment,
+        config.mlflow_uri,
+        config.experiment,
         args.epochs,
-        tags={**search_tags, "role": "trial"},
+        tags={**search_tags(config), ROLE_TAG: "trial"},
         parent_run_id=parent_run_id,
         sample_every=args.sample_every,
-        name_keys=tuple(space),
+        name_keys=tuple(config.space),
         numbers=numbers,
     )
     if hasattr(strategy.search_alg, "set_mlflow_run"):  # each Optuna trial names its MLflow run
         trial_logger.run_listeners.append(strategy.search_alg.set_mlflow_run)
-    # --resume: the stored experiment (finished trials kept, the rest continue), never a fresh Tuner over it.
-    resuming = getattr(args, "resume", False)
-    tuner = resume.restore(experiment_dir, tune.with_resources(train_gan, resources)) if resuming else None
-    if resuming and (lost := resume.close_lost_runs(client, experiment, name, experiment_dir)):
-        print(f"  {lost} trial(s) started just before the driver died were not recorded; new ones replace them")
-    tuner = tuner or tune.Tuner(
-        tune.with_resources(train_gan, resources),
-        param_space={**trial_config(args), **strategy.trial_config, **search_spaces.space(args.method)},
+    return tune.Tuner(
+        trainable,
+        param_space={**config.trial, **strategy.trial_config, **config.space},
         tune_config=tune.TuneConfig(
             metric=strategy.tune_metric[0],
             mode=strategy.tune_metric[1],
@@ -140,68 +156,100 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
-            name=name,
-            storage_path=storage_path(args.storage),
+            name=config.name,
+            storage_path=config.storage,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=strategy.checkpoints_to_keep),
             failure_config=tune.FailureConfig(max_failures=2),
             callbacks=[
                 trial_logger,
                 *strategy.callbacks(trial_logger),
-                ProgressPrinter(metric, args.trials, args.epochs, mode, numbers=numbers),
+                ProgressPrinter(strategy.metric, args.trials, args.epochs, strategy.mode, numbers=numbers),
             ],
             verbose=0,
         ),
     )
+
+
+def announce(config: SearchConfig) -> None:
+    args, name, uri = config.args, config.name, config.mlflow_uri
     print(f"search {name}: {args.trials} trials of {args.method} on {args.dataset}, ≤{args.epochs} epochs each")
-    print(f"  MLflow: {mlflow_uri}  (browse: mlflow ui --backend-store-uri {mlflow_uri})")
-    print(f"  Optuna study {name!r}: {optuna_url}")
+    print(f"  MLflow: {uri}  (browse: mlflow ui --backend-store-uri {uri})")
+    print(f"  Optuna study {name!r}: {config.optuna_url}")
     print(f"  if the driver dies: {resume_command(args)}")
+
+
+def fit(
+    config: SearchConfig,
+    strategy,
+    tuner: tune.Tuner,
+    client,
+    parent_run_id: str,
+    numbers: TrialNumbers,
+    description: str,
+) -> tune.ResultGrid:
+    """Run the trials, report the best (and the Pareto front), train the finals; the parent run ends with how
+    it went."""
+    args, metric, mode = config.args, strategy.metric, strategy.mode
+    finals = dict(
+        mode=mode, search_name=config.name, experiment=config.experiment, mlflow_uri=config.mlflow_uri,
+        parent_run_id=parent_run_id, storage=config.storage,
+    )  # fmt: skip
     status = "FAILED"
     try:
         results = tuner.fit()
         check_interrupted(results, args.trials)
         report_best(
-            results, metric, mode, name, mlflow_uri, storage_path(args.storage), experiment,
+            results, metric, mode, config.name, config.mlflow_uri, config.storage, config.experiment,
             numbers=numbers, client=client, parent_run_id=parent_run_id, description=description,
         )  # fmt: skip
         front = report_front(strategy, results, client, parent_run_id) if strategy.multi_objective else None
         for i, point in enumerate(front[: args.final_front] if front and args.final_seeds else []):
-            run_finals(
-                args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
-                parent_run_id=parent_run_id, storage=storage_path(args.storage), front_point=(i, point["config"]),
-            )  # fmt: skip
+            run_finals(args, results, **finals, front_point=(i, point["config"]))
         if args.final_seeds and not strategy.multi_objective:
-            run_finals(
-                args, results, mode=mode, search_name=name, experiment=experiment, mlflow_uri=mlflow_uri,
-                parent_run_id=parent_run_id, storage=storage_path(args.storage),
-            )  # fmt: skip
+            run_finals(args, results, **finals)
         status = "FINISHED"
     except (KeyboardInterrupt, SearchInterrupted):
         status = "KILLED"
-        close_open_trial_runs(client, experiment, name)
+        close_open_trial_runs(client, config.experiment, config.name)
         raise
     finally:
         end_search_run(client, parent_run_id, status)
         report_kept(client)
+    return results
+
+
+def print_next_steps(config: SearchConfig) -> None:
+    uri, experiment = config.mlflow_uri, shlex.quote(config.experiment)
     print("\nnext: a paper table and figures from this search (add more --experiment/--search to compare):")
-    print(f"  python -m reports.table --mlflow-uri {mlflow_uri} --experiment {shlex.quote(experiment)} --out tables")
-    print(f"  python -m reports.plots --mlflow-uri {mlflow_uri} --experiment {shlex.quote(experiment)} --out figures")
-    if not args.final_seeds:
+    print(f"  python -m reports.table --mlflow-uri {uri} --experiment {experiment} --out tables")
+    print(f"  python -m reports.plots --mlflow-uri {uri} --experiment {experiment} --out figures")
+    if not config.args.final_seeds:
         print("  (no finals yet: both show each search's best trial, labelled as search results; add --final-seeds 3")
         print("   to re-train the best configuration with 3 seeds for mean ± s.d. and significance tests)")
-    return results
+
+
+def list_methods(module: str | None = None) -> int:
+    """One line per method: the name to search it by, its description and paper."""
+    try:
+        methods = {f"{module}:{attr}": m for attr, m in module_methods(module).items()} if module else None
+    except MethodError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if module and not methods:
+        print(
+            f'error: module {module} defines no trainables.registry.Method; see README "Your own GAN"', file=sys.stderr
+        )
+        return 2
+    for name, m in (methods or {n: get_method(n) for n in method_names()}).items():
+        print(f"{name:14s} {m.description}  [{m.paper}]")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
-        from trainables.registry import METHODS
-
-        for name in method_names():
-            m = METHODS[name]
-            print(f"{name:14s} {m.description}  [{m.paper}]")
-        return 0
+        return list_methods(None if args.list is True else args.list)
     args.command_line = shlex.join(["python", "-m", "tuner.search", *(sys.argv[1:] if argv is None else argv)])
     try:
         validate(args)

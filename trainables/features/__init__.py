@@ -14,34 +14,16 @@ Three paths, each named in every result so numbers from different paths are neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from trainables.data import dataset_info
 
+# Part of this package's interface; defined in base so the extractor modules need not import this package.
+from trainables.features.base import Embeddings, FeatureExtractor, feature_path
+
+__all__ = ["Embeddings", "FeatureExtractor", "feature_path"]
+
 FEATURE_KINDS = ("classifier", "inception-v3", "raw")
-
-
-@dataclass
-class Embeddings:
-    logits: torch.Tensor  # N × classes, float64, CPU
-    features: torch.Tensor  # N × d, float64, CPU
-
-    def __getitem__(self, idx) -> Embeddings:
-        return Embeddings(self.logits[idx], self.features[idx])
-
-    def __len__(self) -> int:
-        return len(self.logits)
-
-
-class FeatureExtractor:
-    """Maps a batch of samples in [-1, 1] to ``Embeddings``; ``path`` names it in results."""
-
-    path: str = ""
-
-    def embed(self, x: torch.Tensor) -> Embeddings:
-        raise NotImplementedError
 
 
 class RawFeatures(FeatureExtractor):
@@ -60,11 +42,6 @@ def default_feature_kind(dataset: str, inception_weights: str | None = None) -> 
     if info.kind == "points":
         return "raw"
     return "inception-v3" if inception_weights else "classifier"
-
-
-def feature_path(kind: str, dataset: str) -> str:
-    """The string recorded with every result."""
-    return f"classifier:{dataset}" if kind == "classifier" else kind
 
 
 def check_feature_kind(kind: str, dataset: str) -> None:

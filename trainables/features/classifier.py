@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from trainables.data import as_float
-from trainables.features import Embeddings, FeatureExtractor, feature_path
+from trainables.features.base import Embeddings, FeatureExtractor, feature_path
 
 
 class ClassifierFeatures(FeatureExtractor):

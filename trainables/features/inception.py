@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from trainables.features import Embeddings, FeatureExtractor
+from trainables.features.base import Embeddings, FeatureExtractor
 
 ENV_VAR = "GAN_TUNER_INCEPTION_WEIGHTS"
 HUB_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
