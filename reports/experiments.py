@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reports.reproduce import Claim, Report
+from reports.claims import Claim, Report
 from trainables.data import Dataset, load_dataset, ring_modes
 from trainables.evaluate import Evaluator
 from trainables.metrics import ring_coverage

@@ -40,7 +40,7 @@ from reports.store import (
     load_searches,
     row_labels,
 )
-from reports.table import METRICS, add_selection_args, direction, metric_label, selection
+from reports.table import SCORE_KEYS, add_selection_args, direction, metric_label, selection
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 COLUMN_WIDTH = 3.3  # inches: one column of a two-column paper
@@ -252,7 +252,7 @@ def make_figures(
     fronts = plot_fronts(selected, row_labels(selected), FIGSIZE, DPI, OKABE_ITO)  # multi-objective searches only
     logged = {k for s in selected for r in curve_runs(s) for k in r.metrics}
     if metrics is None:
-        metrics = [m for m in METRICS if m in logged]
+        metrics = [m for m in SCORE_KEYS if m in logged]
     missing = [m for m in metrics if m not in logged]
     if fronts and not logged:  # multi-objective searches without final runs: the front is the figure
         out.mkdir(parents=True, exist_ok=True)

@@ -23,35 +23,23 @@ import pandas as pd
 from scipy import stats
 
 from reports.store import ReportError, Search, check_out_dir, load_searches, row_labels
+from trainables.evaluate import metric_direction, metric_modes
+from trainables.evaluate import metric_label as registry_label
 
-# name → (short label, which way is better); None: no "best" (no bolding).
-METRICS: dict[str, tuple[str, str | None]] = {
-    "inception_score": ("IS", "max"),
-    "fid": ("FID", "min"),
-    "kid": ("KID", "min"),
-    "ddm": ("DDM", "min"),
-    "ddm_goldberger": ("DDM (Goldberger)", "min"),
-    "ddm_relative": ("DDM (relative)", None),
-    "precision": ("precision", "max"),
-    "recall": ("recall", "max"),
-    "density": ("density", "max"),
-    "coverage": ("coverage", "max"),
-    "ms_ssim": ("MS-SSIM", "min"),  # of random generated pairs: lower = more diverse
-    "modes_covered": ("modes", "max"),
-    "high_quality_fraction": ("HQ fraction", "max"),
-    "parzen_ll": ("Parzen LL", "max"),
-}
+# Result keys that are scores (they have a better direction), in the metric registry's order: the table's columns.
+SCORE_KEYS: list[str] = list(metric_modes())
 ALPHA = 0.05
 COMPACT_TABCOLSEP = "4pt"  # LaTeX's default is 6pt
 BOOTSTRAP_RESAMPLES = 10_000
 
 
 def metric_label(name: str) -> str:
-    return METRICS.get(name, (name, None))[0]
+    return registry_label(name)
 
 
 def direction(name: str) -> str | None:
-    return METRICS.get(name, (name, None))[1]
+    """Which way a metric is better, from the metric registry; None: no "best" (no bolding)."""
+    return metric_direction(name)
 
 
 @dataclass
@@ -320,7 +308,7 @@ def _metrics(selected: list[Search], wanted: list[str] | None) -> list[str]:
         return list(wanted)
     # Per-run split spreads (inception_score_std) are not table columns: the table's ± is over seeds.
     chosen = [m for m in present if not m.endswith("_std")]
-    order = list(METRICS)
+    order = list(SCORE_KEYS)
     return sorted(chosen, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
@@ -429,14 +417,14 @@ def search_table(
     best = {s.name: s.best_trial() for s in selected}
     if not any(best.values()):
         raise ReportError("the selected searches have no scored trials; wait for the search to report an epoch")
-    present = {k for t in best.values() if t for k in t.metrics if k in METRICS}
+    present = {k for t in best.values() if t for k in t.metrics if k in SCORE_KEYS}
     if metrics:
         missing = [m for m in metrics if m not in present]
         if missing:
             raise ReportError(
                 f"no trial scores for {', '.join(missing)}; available: {', '.join(sorted(present)) or 'none'}"
             )
-    cols = list(metrics) if metrics else [m for m in METRICS if m in present]
+    cols = list(metrics) if metrics else [m for m in SCORE_KEYS if m in present]
     labels = row_labels(selected)
     baseline = resolve_baseline(labels, selected, baseline)
     labels, selected = baseline_first(labels, selected, baseline)

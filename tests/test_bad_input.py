@@ -68,7 +68,6 @@ def cases(data: Path) -> list[tuple[str, list[str], str]]:
         ("missing data root", ["fisher", "--dataset", "mnist", "--data-root", str(data / "nope")], "is not a folder"),
         ("malformed data", ["fisher", "--dataset", "mnist", "--data-root", str(data)], "cannot read mnist"),
         ("image size", ["fisher", "--dataset", "odd20"], "no network supports image samples of shape (1, 20, 20)"),
-        ("method/dataset", ["dcgan_rf", "--dataset", "ring8"], "method dcgan_rf cannot train on points data"),
         ("resume other method", ["deli_fisher", "--name", "s1", "--storage", "rr", "--resume"],
          "--resume: search 's1' is a fisher search, not deli_fisher"),
         ("resume changed flag", [*search, "--resume", "--epochs", "5"], "--resume: --epochs 5 conflicts with"),

@@ -54,13 +54,13 @@ def test_rfgan_protocol_gives_baselines_and_rf_variants_the_same_generator_steps
 
 
 def test_protocol_reaches_every_trial_from_the_command_line(tmp_path, capsys):
-    from tuner.cli import trial_config
     from tuner.search import main
+    from tuner.search_config import resolve
 
-    config = trial_config(search_args(tmp_path, "dcgan", "--protocol", "rfgan"))
+    config = resolve(search_args(tmp_path, "dcgan", "--protocol", "rfgan")).trial
     assert (config["protocol"], config["g_steps"]) == ("rfgan", 2)
-    assert trial_config(search_args(tmp_path, "wgan_gp", "--protocol", "rfgan"))["g_steps"] == 1
-    assert trial_config(search_args(tmp_path, "dcgan"))["g_steps"] == 1
+    assert resolve(search_args(tmp_path, "wgan_gp", "--protocol", "rfgan")).trial["g_steps"] == 1
+    assert resolve(search_args(tmp_path, "dcgan")).trial["g_steps"] == 1
     with pytest.raises(SystemExit) as bad:
         main(["dcgan", "--protocol", "paper", "--storage", str(tmp_path / "r")])
     assert bad.value.code == 2

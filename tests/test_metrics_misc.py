@@ -93,7 +93,7 @@ def test_metric_names_resolve_and_modes_cover_every_optimisable_key():
     assert resolve_metrics("precision,recall,fid,modes_covered") == ["precision_recall", "fid", "ring"]
     modes = metric_modes()
     assert {k for k, m in modes.items() if m == "min"} == {"fid", "kid", "ddm", "ddm_relative", "ddm_goldberger",
-                                                          "ms_ssim"}  # fmt: skip
+                                                          "ddm_sq", "ms_ssim"}  # fmt: skip
     assert {"inception_score", "precision", "recall", "density", "coverage", "modes_covered",
             "high_quality_fraction", "parzen_ll"} <= {k for k, m in modes.items() if m == "max"}  # fmt: skip
     with pytest.raises(ValueError, match="needs images"):

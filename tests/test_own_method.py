@@ -72,6 +72,17 @@ def test_a_module_that_fails_to_import_is_one_line_naming_it(own_package, tmp_pa
     assert err == "error: importing module 'my_gans.broken' failed: RuntimeError: no GPU here\n"
 
 
+def test_a_method_on_a_kind_of_data_it_cannot_train_on_is_refused(own_package, tmp_path, capsys):
+    (own_package / "my_gans" / "images_only.py").write_text(
+        "import dataclasses\nfrom my_gans.fgan import FGAN_KL\n"
+        "GAN = dataclasses.replace(FGAN_KL, name='fgan_images', kinds=('image',))\n"
+    )
+    assert main(_args(tmp_path, "my_gans.images_only:GAN", "--dataset", "ring8")) == 2
+    err = capsys.readouterr().err
+    assert err == "error: method my_gans.images_only:GAN cannot train on points data (ring8)\n", err
+    assert not (tmp_path / "ray_results").exists() and not (tmp_path / "mlflow.db").exists()
+
+
 def test_list_of_a_module_without_methods_is_exit_2(own_package, capsys):
     (own_package / "my_gans" / "empty.py").write_text("X = 1\n")
     assert main(["--list", "my_gans.empty"]) == 2

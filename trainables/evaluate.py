@@ -78,57 +78,82 @@ class MetricSpec:
     fn: MetricFn
     keys: dict[str, tuple[str | None, float | None]]  # result key → (better: min/max/None, value if diverged)
     needs: str  # "embeddings" | "images" | "ring" | "samples"
+    labels: dict[str, str]  # result key → the short name tables and figures print (default: the key)
 
 
 METRICS: dict[str, MetricSpec] = {}
 
 
-def metric(name: str, keys: dict[str, tuple[str | None, float | None]], needs: str) -> Callable[[MetricFn], MetricFn]:
+def metric(
+    name: str, keys: dict[str, tuple[str | None, float | None]], needs: str, labels: dict[str, str] | None = None
+) -> Callable[[MetricFn], MetricFn]:
     def deco(fn: MetricFn) -> MetricFn:
-        METRICS[name] = MetricSpec(name, fn, keys, needs)
+        METRICS[name] = MetricSpec(name, fn, keys, needs, labels or {})
         return fn
 
     return deco
 
 
+def metric_label(key: str) -> str:
+    """The short display name of a result key ("IS" for inception_score); unknown keys print as they are."""
+    return next((spec.labels.get(key, key) for spec in METRICS.values() if key in spec.keys), key)
+
+
+def metric_direction(key: str) -> str | None:
+    """Which way a result key is better ("max"/"min"), None for bookkeeping values (a std, a bandwidth)."""
+    return next((spec.keys[key][0] for spec in METRICS.values() if key in spec.keys), None)
+
+
 INF = float("inf")
 
 
-@metric("inception_score", {"inception_score": ("max", 1.0), "inception_score_std": (None, 0.0)}, "embeddings")
+@metric(
+    "inception_score",
+    {"inception_score": ("max", 1.0), "inception_score_std": (None, 0.0)},
+    "embeddings",
+    labels={"inception_score": "IS", "inception_score_std": "IS s.d."},
+)
 def _inception_score(ctx: EvalContext, n: int) -> dict[str, float]:
     mean, std = inception_score(ctx.embedded(n).logits, splits=10)
     return {"inception_score": mean, "inception_score_std": std}
 
 
-@metric("ddm", {"ddm": ("min", INF)}, "embeddings")
+@metric("ddm", {"ddm": ("min", INF)}, "embeddings", labels={"ddm": "DDM"})
 def _ddm(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm": ddm(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings")
+@metric("ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings", labels={"ddm_relative": "DDM (relative)"})
 def _ddm_relative(ctx: EvalContext, n: int) -> dict[str, float]:
     ref = ctx.reference
     return {"ddm_relative": ddm_relative(ref("train").logits, ref("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_goldberger", {"ddm_goldberger": ("min", INF)}, "embeddings")
+@metric("ddm_goldberger", {"ddm_goldberger": ("min", INF)}, "embeddings", labels={"ddm_goldberger": "DDM (Goldberger)"})
 def _ddm_goldberger(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm_goldberger": ddm_goldberger(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_sq", {"ddm_sq": ("min", INF), "ddm_sq_sigma": (None, None)}, "embeddings")
+@metric(
+    "ddm_sq",
+    {"ddm_sq": ("min", INF), "ddm_sq_sigma": (None, None)},
+    "embeddings",
+    labels={"ddm_sq": "DDM (squared)", "ddm_sq_sigma": "DDM σ"},
+)
 def _ddm_sq(ctx: EvalContext, n: int) -> dict[str, float]:
     validation = ctx.reference("train").logits[:PARZEN_VALIDATION]  # held-out from T: chooses σ, as Parzen does
     value, sigma = ddm_squared(ctx.reference("test").logits, ctx.embedded(n).logits, validation)
     return {"ddm_sq": value, "ddm_sq_sigma": sigma}
 
 
-@metric("fid", {"fid": ("min", INF)}, "embeddings")
+@metric("fid", {"fid": ("min", INF)}, "embeddings", labels={"fid": "FID"})
 def _fid(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"fid": fid(ctx.reference("test").features, ctx.embedded(n).features)}
 
 
-@metric("kid", {"kid": ("min", INF), "kid_std": (None, 0.0)}, "embeddings")
+@metric(
+    "kid", {"kid": ("min", INF), "kid_std": (None, 0.0)}, "embeddings", labels={"kid": "KID", "kid_std": "KID s.d."}
+)
 def _kid(ctx: EvalContext, n: int) -> dict[str, float]:
     mean, std = kid(ctx.reference("test").features, ctx.embedded(n).features)
     return {"kid": mean, "kid_std": std}
@@ -144,18 +169,28 @@ def _precision_recall(ctx: EvalContext, n: int) -> dict[str, float]:
     return precision_recall(ctx.reference("test").features, ctx.embedded(n).features, k=3, k_density=5)
 
 
-@metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images")  # lower = more diverse
+@metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images", labels={"ms_ssim": "MS-SSIM"})  # lower = more diverse
 def _ms_ssim(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ms_ssim": ms_ssim_diversity(ctx.generated(n))}
 
 
-@metric("ring", {"modes_covered": ("max", 0.0), "high_quality_fraction": ("max", 0.0)}, "ring")
+@metric(
+    "ring",
+    {"modes_covered": ("max", 0.0), "high_quality_fraction": ("max", 0.0)},
+    "ring",
+    labels={"modes_covered": "modes", "high_quality_fraction": "HQ fraction"},
+)
 def _ring(ctx: EvalContext, n: int) -> dict[str, float]:
     centers, std = ring_modes(ctx.data.info.name)
     return ring_coverage(ctx.generated(n), centers, std)
 
 
-@metric("parzen_ll", {"parzen_ll": ("max", -INF), "parzen_sigma": (None, None)}, "samples")
+@metric(
+    "parzen_ll",
+    {"parzen_ll": ("max", -INF), "parzen_sigma": (None, None)},
+    "samples",
+    labels={"parzen_ll": "Parzen LL", "parzen_sigma": "Parzen σ"},
+)
 def _parzen(ctx: EvalContext, n: int) -> dict[str, float]:
     if ctx.data.info.kind == "image":  # goodfeli/adversarial's protocol: pixels in [0, 1]
         scale, sigmas = (lambda x: (x.flatten(1).double() + 1) / 2), None

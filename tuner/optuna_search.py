@@ -44,12 +44,21 @@ class EpochOptunaSearch(OptunaSearch):
             except RuntimeError:  # the Optuna trial already finished (a resumed search): its attributes stay
                 pass
 
+    def _finished_in_optuna(self, trial_id: str) -> bool:
+        """A trial the study already closed: after ``--resume`` Tune can complete again a trial whose Optuna trial
+        was told before the driver died (the searcher's saved state is older than the study's)."""
+        ot_trial = self._ot_trials.get(trial_id)
+        if ot_trial is None or self._ot_study is None:
+            return False
+        frozen = self._ot_study.get_trials(deepcopy=False)
+        return ot_trial.number < len(frozen) and frozen[ot_trial.number].state.is_finished()
+
     def _report(self, trial_id: str, result: dict) -> None:
         value, epoch = result.get(self._metric), result.get("epoch")
         if not isinstance(value, int | float) or epoch is None or not math.isfinite(value):
             return
         done = self._reported.setdefault(trial_id, set())
-        if int(epoch) not in done and trial_id in self._ot_trials:
+        if int(epoch) not in done and trial_id in self._ot_trials and not self._finished_in_optuna(trial_id):
             self._ot_trials[trial_id].report(float(value), int(epoch))
             done.add(int(epoch))
 
@@ -61,6 +70,9 @@ class EpochOptunaSearch(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if isinstance(self.metric, list) or trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return super().on_trial_complete(trial_id, result, error)
+        if self._finished_in_optuna(trial_id):  # told before a driver restart: its value and state stand
+            self._completed_trials.add(trial_id)
+            return None
         if result:
             self._report(trial_id, result)  # the last epoch comes only here
         epoch = int((result or {}).get("epoch", 0))
