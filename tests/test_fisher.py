@@ -26,7 +26,7 @@ FAKE = torch.tensor([[0.0], [-1.0]])
 def test_critic_loss_matches_hand_computation():
     # E_P f = 1.5, E_Q f = −0.5 → IPM 2; Ω = ½·2.5 + ½·0.5 = 1.5 → 1 − Ω = −0.5
     # objective = 2 + 0.3·(−0.5) − (0.1/2)·0.25 = 1.8375; the critic minimises its negative.
-    obj = FisherObjective(rho=0.1, lambda_init=0.3)
+    obj = FisherObjective(rho=0.1, lambda_init=0.3, n_critic=2)
     critic = identity_critic()
     loss, info = obj.critic_loss(critic, REAL, FAKE)
     assert loss.item() == pytest.approx(-1.8375)
@@ -39,7 +39,7 @@ def test_critic_loss_matches_hand_computation():
 
 def test_lambda_update_is_gradient_descent_with_step_rho():
     # Algorithm 1: λ ← λ − ρ ∂V/∂λ = λ − ρ(1 − Ω) = 0.3 − 0.1·(−0.5) = 0.35
-    obj = FisherObjective(rho=0.1, lambda_init=0.3)
+    obj = FisherObjective(rho=0.1, lambda_init=0.3, n_critic=2)
     obj.critic_loss(identity_critic(), REAL, FAKE)
     obj.after_critic_step(None)
     assert obj.lam == pytest.approx(0.35)
@@ -57,7 +57,7 @@ def test_lambda_update_matches_reference_autograd_form():
     loss_ref.backward()
     expected = lam0 + rho * lam.grad.item()
 
-    obj = FisherObjective(rho=rho, lambda_init=lam0)
+    obj = FisherObjective(rho=rho, lambda_init=lam0, n_critic=2)
     loss, _ = obj.critic_loss(identity_critic(0.8), REAL, FAKE)
     obj.after_critic_step(None)
     assert loss.item() == pytest.approx(loss_ref.item())
@@ -65,7 +65,7 @@ def test_lambda_update_matches_reference_autograd_form():
 
 
 def test_generator_loss_is_negative_critic_mean():
-    loss, _ = FisherObjective().generator_loss(identity_critic(), FAKE, REAL)
+    loss, _ = FisherObjective(rho=1e-6, lambda_init=0.0, n_critic=2).generator_loss(identity_critic(), FAKE, REAL)
     assert loss.item() == pytest.approx(0.5)
 
 

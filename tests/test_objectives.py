@@ -67,7 +67,7 @@ class Quadratic(nn.Module):
 
 def test_vanilla_critic_loss_is_cross_entropy_of_logits():
     # f_real = (1, 2), f_fake = (0, −1): −log σ(f_r) = softplus(−f_r), −log(1 − σ(f_f)) = softplus(f_f)
-    loss, info = VanillaObjective().critic_loss(LinearCritic([1.0]), REAL, FAKE)
+    loss, info = VanillaObjective(non_saturating=True, n_critic=1).critic_loss(LinearCritic([1.0]), REAL, FAKE)
     expected = (sp(-1) + sp(-2)) / 2 + (sp(0) + sp(-1)) / 2
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     assert info["d_real"] == pytest.approx((sigmoid(1) + sigmoid(2)) / 2, rel=1e-6)
@@ -77,9 +77,9 @@ def test_minimax_saturates_where_non_saturating_does_not():
     """A critic confident that x̃ is fake (f = −6): log(1 − D) gives G almost no gradient, −log D does."""
     critic = LinearCritic([1.0])
     fake = torch.tensor([[-6.0]], requires_grad=True)
-    ns, _ = VanillaObjective(non_saturating=True).generator_loss(critic, fake, REAL)
+    ns, _ = VanillaObjective(non_saturating=True, n_critic=1).generator_loss(critic, fake, REAL)
     (g_ns,) = torch.autograd.grad(ns, fake)
-    mm, _ = VanillaObjective(non_saturating=False).generator_loss(critic, fake, REAL)
+    mm, _ = VanillaObjective(non_saturating=False, n_critic=1).generator_loss(critic, fake, REAL)
     (g_mm,) = torch.autograd.grad(mm, fake)
     assert ns.item() == pytest.approx(sp(6), rel=1e-6)  # −log σ(−6)
     assert mm.item() == pytest.approx(-sp(-6), rel=1e-6)  # log(1 − σ(−6))
@@ -92,7 +92,7 @@ def test_minimax_saturates_where_non_saturating_does_not():
 
 def test_wgan_critic_loss_and_weight_clipping():
     critic = LinearCritic([0.5])
-    obj = WGANObjective(clip=0.01)
+    obj = WGANObjective(clip=0.01, n_critic=5)
     loss, info = obj.critic_loss(critic, REAL, FAKE)
     # f_r = (0.5, 1), f_f = (0, −0.5): E_Q f − E_P f = −0.25 − 0.75
     assert loss.item() == pytest.approx(-1.0)
@@ -112,7 +112,7 @@ def test_wgan_gp_penalty_of_a_linear_critic_is_closed_form():
     # f(x) = ⟨(3, 4), x⟩: ‖∇f‖ = 5 at every interpolate → penalty (5 − 1)² = 16, whatever α is.
     critic = LinearCritic([3.0, 4.0])
     real, fake = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 0.0], [1.0, 1.0]])
-    loss, info = WGANGPObjective(gp_weight=10.0).critic_loss(critic, real, fake)
+    loss, info = WGANGPObjective(gp_weight=10.0, n_critic=5).critic_loss(critic, real, fake)
     w_loss = (0 + 7) / 2 - (3 + 4) / 2
     assert info["gp"] == pytest.approx(16.0, rel=1e-6)
     assert loss.item() == pytest.approx(w_loss + 10 * 16.0, rel=1e-6)
@@ -127,7 +127,7 @@ def test_wgan_gp_penalty_at_random_interpolates_and_its_critic_gradient():
     norms = a * x_hat.norm(dim=1)  # ∇ₓ (a/2 ‖x‖²) = a x
     critic = Quadratic(a)
     torch.manual_seed(7)
-    loss, info = WGANGPObjective(gp_weight=2.0).critic_loss(critic, real, fake)
+    loss, info = WGANGPObjective(gp_weight=2.0, n_critic=5).critic_loss(critic, real, fake)
     expected_gp = ((norms - 1) ** 2).mean().item()
     w_loss = 0.5 * a * (fake.pow(2).sum(1).mean() - real.pow(2).sum(1).mean()).item()
     assert info["gp"] == pytest.approx(expected_gp, rel=1e-5)
@@ -148,17 +148,17 @@ def test_interpolates_lie_on_the_segment_per_sample():
 
 def test_hinge_losses():
     critic = LinearCritic([0.5])  # f_r = (0.5, 1), f_f = (0, −0.5)
-    loss, _ = HingeObjective().critic_loss(critic, REAL, FAKE)
+    loss, _ = HingeObjective(n_critic=1).critic_loss(critic, REAL, FAKE)
     assert loss.item() == pytest.approx((0.5 + 0) / 2 + (1 + 0.5) / 2)
-    g_loss, _ = HingeObjective().generator_loss(critic, FAKE, REAL)
+    g_loss, _ = HingeObjective(n_critic=1).generator_loss(critic, FAKE, REAL)
     assert g_loss.item() == pytest.approx(0.25)
 
 
 def test_lsgan_losses_with_0_1_coding():
     critic = LinearCritic([1.0])  # f_r = (1, 2), f_f = (0, −1)
-    loss, _ = LSGANObjective().critic_loss(critic, REAL, FAKE)
+    loss, _ = LSGANObjective(n_critic=1).critic_loss(critic, REAL, FAKE)
     assert loss.item() == pytest.approx(0.5 * (0 + 1) / 2 + 0.5 * (0 + 1) / 2)
-    g_loss, _ = LSGANObjective().generator_loss(critic, FAKE, REAL)
+    g_loss, _ = LSGANObjective(n_critic=1).generator_loss(critic, FAKE, REAL)
     assert g_loss.item() == pytest.approx(0.5 * (1 + 4) / 2)
 
 
@@ -187,7 +187,7 @@ def test_dragan_loss_is_logistic_loss_plus_penalty_near_real_data():
     logistic = sum(sp(-v) for v in f_r.tolist()) / 2 + sum(sp(v) for v in f_f.tolist()) / 2
     gp = ((a * x_hat.norm(dim=1) - 1) ** 2).mean().item()
     torch.manual_seed(3)
-    loss, info = DRAGANObjective(gp_weight=10.0).critic_loss(Quadratic(a), real, fake)
+    loss, info = DRAGANObjective(gp_weight=10.0, n_critic=1).critic_loss(Quadratic(a), real, fake)
     assert info["gp"] == pytest.approx(gp, rel=1e-5)
     assert loss.item() == pytest.approx(logistic + 10 * gp, rel=1e-5)
 
@@ -201,7 +201,7 @@ SAN_FAKE = torch.tensor([[0.5, 0.0], [-1.0, 0.0]])
 def test_san_loss_value():
     # w = (3, 4) = 5·(0.6, 0.8), b = 0.5: f_r = (0.8, 4.5), f_f = (2.0, −2.5)
     # hinge: mean(0.2, 0) + mean(3, 0) = 1.6; direction: 5·ω·(E_Q h − E_P h) = 5·ω·(−0.3, −0.5) = −2.9
-    loss, info = SANObjective().critic_loss(LinearCritic([3.0, 4.0], b=0.5), SAN_REAL, SAN_FAKE)
+    loss, info = SANObjective(n_critic=1).critic_loss(LinearCritic([3.0, 4.0], b=0.5), SAN_REAL, SAN_FAKE)
     assert info["hinge"] == pytest.approx(1.6, rel=1e-6)
     assert info["sliced_w"] == pytest.approx(2.9, rel=1e-6)
     assert loss.item() == pytest.approx(1.6 - 2.9, rel=1e-6)
@@ -237,10 +237,10 @@ def test_san_detaches_route_each_term_to_its_own_parameters():
 
 def test_san_full_loss_gradient_is_the_sum_of_both_paths():
     critic = LinearCritic([3.0, 4.0], b=0.5)
-    loss, _ = SANObjective().critic_loss(critic, SAN_REAL, SAN_FAKE)
+    loss, _ = SANObjective(n_critic=1).critic_loss(critic, SAN_REAL, SAN_FAKE)
     loss.backward()
     assert torch.allclose(critic.head.weight.grad, torch.tensor([[0.072 + 0.048, 0.096 - 0.036]]), atol=1e-6)
-    g_loss, _ = SANObjective().generator_loss(critic, SAN_FAKE, SAN_REAL)
+    g_loss, _ = SANObjective(n_critic=1).generator_loss(critic, SAN_FAKE, SAN_REAL)
     assert g_loss.item() == pytest.approx(-(2.0 - 2.5) / 2)  # G maximises the plain score ⟨w, h⟩ + b
 
 
@@ -251,7 +251,7 @@ def test_feature_matching_loss_and_its_gradients():
     critic = LinearCritic([1.0, 1.0])  # identity features
     real = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)  # mean (2, 3)
     fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # mean (1, 1)
-    loss, _ = FeatureMatchingObjective().generator_loss(critic, fake, real)
+    loss, _ = FeatureMatchingObjective(n_critic=1).generator_loss(critic, fake, real)
     assert loss.item() == pytest.approx(1.0 + 4.0)
     loss.backward()
     # d/dx̃_i ‖m_r − m_f‖² = −(2/n)(m_r − m_f) = −(1, 2); the real statistics are a fixed target.
@@ -294,7 +294,7 @@ def test_unrolled_adam_replays_the_critics_optimiser_without_changing_it():
     # no bias before batch norm: its gradient is ~0 and Adam would amplify float noise in it
     critic = nn.Sequential(nn.Linear(2, 8, bias=False), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 1), nn.Flatten(0))
     opt = torch.optim.Adam(critic.parameters(), lr=1e-2, betas=(0.5, 0.9))
-    obj = UnrolledObjective(unroll_steps=3)
+    obj = UnrolledObjective(unroll_steps=3, non_saturating=False)
     obj.bind(critic, opt)
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
     for _ in range(2):  # give Adam some moment estimates to continue from

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from trainables.data import DatasetInfo
-from trainables.nets import (
+from trainables.nets.base import (
     Critic,
     NetOptions,
     apply_critic_norm,

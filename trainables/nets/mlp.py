@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from trainables.data import DatasetInfo
-from trainables.nets import (
+from trainables.nets.base import (
     Critic,
     NetOptions,
     NetworkError,

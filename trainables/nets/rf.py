@@ -27,7 +27,7 @@ from filelock import FileLock
 from torch import nn
 
 from trainables.data import Dataset, DatasetInfo, as_float, data_fingerprint
-from trainables.nets import Critic, NetOptions, base_builder, maybe_spectral_norm
+from trainables.nets.base import Critic, NetOptions, base_builder, maybe_spectral_norm
 
 RF_VERSION = 1  # bump when the autoencoder or its recipe changes: invalidates caches
 RF_SEED = 4321  # pre-training has its own seed: the encoder is part of the dataset, not of a trial

@@ -15,7 +15,7 @@ from trainables.objectives.vanilla import VanillaObjective
 
 
 class DRAGANObjective(VanillaObjective):
-    def __init__(self, gp_weight: float = 10.0, n_critic: int = 1):
+    def __init__(self, *, gp_weight: float, n_critic: int):
         super().__init__(non_saturating=True, n_critic=n_critic)
         self.gp_weight = float(gp_weight)
 

@@ -19,7 +19,7 @@ def feature_matching_loss(h_real: torch.Tensor, h_fake: torch.Tensor) -> torch.T
 
 
 class FeatureMatchingObjective(VanillaObjective):
-    def __init__(self, n_critic: int = 1):
+    def __init__(self, *, n_critic: int):
         super().__init__(non_saturating=True, n_critic=n_critic)
 
     def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:

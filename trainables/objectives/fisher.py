@@ -28,7 +28,7 @@ def fisher_terms(f_real: torch.Tensor, f_fake: torch.Tensor) -> tuple[torch.Tens
 
 
 class FisherObjective(Objective):
-    def __init__(self, rho: float = 1e-6, lambda_init: float = 0.0, n_critic: int = 2):
+    def __init__(self, *, rho: float, lambda_init: float, n_critic: int):
         self.rho = float(rho)
         self.lam = float(lambda_init)
         self.n_critic = int(n_critic)

@@ -19,7 +19,7 @@ def hinge_critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tenso
 
 
 class HingeObjective(WassersteinGenerator, Objective):
-    def __init__(self, n_critic: int = 1):
+    def __init__(self, *, n_critic: int):
         self.n_critic = int(n_critic)
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:

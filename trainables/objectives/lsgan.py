@@ -13,7 +13,7 @@ from trainables.objectives.base import Objective
 
 
 class LSGANObjective(Objective):
-    def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0, n_critic: int = 1):
+    def __init__(self, *, n_critic: int, a: float = 0.0, b: float = 1.0, c: float = 1.0):
         self.a, self.b, self.c = float(a), float(b), float(c)
         self.n_critic = int(n_critic)
 

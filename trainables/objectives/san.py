@@ -34,7 +34,7 @@ def san_outputs(critic: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch
 
 
 class SANObjective(WassersteinGenerator, Objective):
-    def __init__(self, n_critic: int = 1):
+    def __init__(self, *, n_critic: int):
         self.n_critic = int(n_critic)
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:

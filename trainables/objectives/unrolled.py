@@ -25,7 +25,7 @@ Params = dict[str, torch.Tensor]
 
 
 class UnrolledObjective(VanillaObjective):
-    def __init__(self, unroll_steps: int = 5, non_saturating: bool = False, n_critic: int = 1):
+    def __init__(self, *, unroll_steps: int, non_saturating: bool, n_critic: int = 1):  # n_critic: not searched
         super().__init__(non_saturating=non_saturating, n_critic=n_critic)
         self.unroll_steps = int(unroll_steps)
         self.optimizer: torch.optim.Optimizer | None = None

@@ -25,7 +25,7 @@ def logistic_generator_loss(f_fake: torch.Tensor, non_saturating: bool) -> torch
 
 
 class VanillaObjective(Objective):
-    def __init__(self, non_saturating: bool = True, n_critic: int = 1):
+    def __init__(self, *, non_saturating: bool, n_critic: int):
         self.non_saturating = bool(non_saturating)
         self.n_critic = int(n_critic)
 

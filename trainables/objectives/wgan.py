@@ -26,7 +26,7 @@ class WassersteinGenerator:
 
 
 class WGANObjective(WassersteinGenerator, Objective):
-    def __init__(self, clip: float = 0.01, n_critic: int = 5):
+    def __init__(self, *, clip: float, n_critic: int):
         self.clip = float(clip)
         self.n_critic = int(n_critic)
 

@@ -16,7 +16,7 @@ from trainables.objectives.wgan import WassersteinGenerator, wasserstein_critic_
 
 
 class WGANGPObjective(WassersteinGenerator, Objective):
-    def __init__(self, gp_weight: float = 10.0, n_critic: int = 5):
+    def __init__(self, *, gp_weight: float, n_critic: int):
         self.gp_weight = float(gp_weight)
         self.n_critic = int(n_critic)
 
