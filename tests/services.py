@@ -222,3 +222,27 @@ def is_loopback(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1, how dual-stack sockets show IPv4 loopback
     return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def reopen_when_spooled(
+    proxy: FlakyProxy, spool: Path, at_least: int = 3, timeout: float = 300
+) -> tuple[threading.Thread, list[str]]:
+    """A started thread that waits for ``proxy`` to cut the server off, then ends the cut once the client has kept
+    ``at_least`` records in its spool (or after ``timeout``); the list it returns receives the spooled text."""
+    kept: list[str] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while not proxy.down and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while proxy.down and time.monotonic() < deadline:
+            pending = list(spool.glob("*/pending.jsonl"))
+            if pending and len((text := pending[0].read_text()).splitlines()) >= at_least:
+                kept.append(text)
+                break
+            time.sleep(0.05)
+        proxy.down_until = 0.0
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher, kept

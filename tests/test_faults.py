@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,7 +23,15 @@ import torch
 from mlflow.tracking import MlflowClient
 from ray.tune import ExperimentAnalysis
 
-from tests.services import FlakyProxy, descendants, free_port, mlflow_server, run_cli, stop_group
+from tests.services import (
+    FlakyProxy,
+    descendants,
+    free_port,
+    mlflow_server,
+    reopen_when_spooled,
+    run_cli,
+    stop_group,
+)
 from trainables.trainable import STATE_FILE, CheckpointError, load_state
 from tuner.cli import build_parser, validate
 from tuner.resume import LOST_STATE
@@ -210,23 +217,7 @@ def test_mlflow_dropping_mid_search_loses_nothing(tmp_path, ray_session, monkeyp
     with mlflow_server(tmp_path / "server") as server_uri:
         proxy = FlakyProxy(int(server_uri.rsplit(":", 1)[1]))
         proxy.drop_on(b'"key": "time_total_s"', nth=1, seconds=600)
-        kept = []
-
-        def reopen_when_kept() -> None:  # back up once ≥ 3 records wait in the spool (or after 5 min)
-            deadline = time.monotonic() + 300
-            while not proxy.down and time.monotonic() < deadline:  # wait for the cut
-                time.sleep(0.05)
-            while proxy.down and time.monotonic() < deadline:
-                pending = list(spool.glob("*/pending.jsonl"))
-                n = len(pending[0].read_text().splitlines()) if pending else 0
-                if n >= 3:
-                    kept.append(n)
-                    break
-                time.sleep(0.05)
-            proxy.down_until = 0.0
-
-        watcher = threading.Thread(target=reopen_when_kept, daemon=True)
-        watcher.start()
+        watcher, kept = reopen_when_spooled(proxy, spool)  # back up once ≥ 3 records wait in the spool
         uri = f"http://127.0.0.1:{proxy.port}"
         args = parse(tmp_path, "fisher", "--trials", "2", "--epochs", "3", "--grace-period", "3", *TINY,
                      "--name", "drop", mlflow_uri=uri)  # fmt: skip

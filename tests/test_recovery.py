@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -157,7 +156,7 @@ def test_a_search_whose_trial_runs_are_created_while_mlflow_is_down_finishes_wit
     """The tracking server drops off just as the first trial's run is created (a proxy in front of a real server
     cuts every connection) and comes back once results are kept on disk: the trials' runs are made on replay,
     the writes that follow go to them, and the search finishes with every epoch of every trial, once each."""
-    from tests.services import FlakyProxy
+    from tests.services import FlakyProxy, reopen_when_spooled
     from tuner.cli import build_parser, validate
     from tuner.search import run_search
 
@@ -168,22 +167,7 @@ def test_a_search_whose_trial_runs_are_created_while_mlflow_is_down_finishes_wit
     with mlflow_server(tmp_path / "server") as server_uri:
         proxy = FlakyProxy(int(server_uri.rsplit(":", 1)[1]))
         proxy.drop_on(b"runs/create", nth=2, seconds=600)  # the 1st creates the parent, the 2nd the first trial's
-        kept = []
-
-        def reopen_when_kept() -> None:
-            deadline = time.monotonic() + 300
-            while not proxy.down and time.monotonic() < deadline:
-                time.sleep(0.05)
-            while proxy.down and time.monotonic() < deadline:
-                pending = list(spool.glob("*/pending.jsonl"))
-                if pending and len((text := pending[0].read_text()).splitlines()) >= 3:
-                    kept.append(text)
-                    break
-                time.sleep(0.05)
-            proxy.down_until = 0.0
-
-        watcher = threading.Thread(target=reopen_when_kept, daemon=True)
-        watcher.start()
+        watcher, kept = reopen_when_spooled(proxy, spool)
         uri = f"http://127.0.0.1:{proxy.port}"
         args = build_parser().parse_args(
             ["fisher", "--trials", "2", "--epochs", "2", "--grace-period", "2", *TINY, "--name", "back",
