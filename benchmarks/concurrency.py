@@ -7,7 +7,7 @@ identical), through ``tune.Tuner`` and the real trainable, with checkpoints:
 
 - ``--concurrency 1`` at the CLI's default ``--cpus-per-trial 1`` (one torch thread per trial);
 - ``--concurrency 2`` at the same default: 2 trials of 1 CPU each. Against the first, this is the
-  issue's comparison — does a second concurrent trial double throughput, with no oversubscribed threads
+  headline comparison — does a second concurrent trial double throughput, with no oversubscribed threads
   or serialised framework work between them? Goal: ≥ 1.8×;
 - ``--concurrency 1 --cpus-per-trial 2``: one trial given every core (2 torch threads). Against it, 2
   concurrent trials win only what intra-op threading leaves on the table: if one trial runs s× faster on
