@@ -35,6 +35,7 @@ from trainables.metrics import (
     precision_recall,
     ring_coverage,
 )
+from trainables.tasks import TaskEvaluator
 
 DEFAULT_METRICS = ("inception_score", "ddm")  # image datasets
 DEFAULT_POINT_METRICS = ("ring", "ddm")  # point datasets (ring coverage where the set is a Gaussian ring)
@@ -275,7 +276,9 @@ def _as_extractor(embedder, data: Dataset) -> FeatureExtractor | None:
     return ClassifierFeatures(embedder, data.info.name)
 
 
-class Evaluator:
+class Evaluator(TaskEvaluator):
+    """The ``generate`` task's evaluator: the selected metrics on n generated samples."""
+
     def __init__(
         self,
         data: Dataset,

@@ -29,11 +29,11 @@ from trainables.objectives.unrolled import UnrolledObjective
 from trainables.objectives.vanilla import VanillaObjective
 from trainables.objectives.wgan import WGANObjective
 from trainables.objectives.wgan_gp import WGANGPObjective
+from trainables.tasks import TASKS
 
 ENTRY_POINT_GROUP = "gan_tuner.methods"
 LATENTS = ("gaussian", "uniform", "mixture")
 OPTIMIZERS = ("adam", "rmsprop")
-KINDS = ("image", "points")
 
 
 class MethodError(ValueError):
@@ -51,7 +51,8 @@ class Method:
     objective_options: dict = field(default_factory=dict)  # fixed objective arguments (e.g. non_saturating)
     latent: str = "gaussian"  # gaussian | uniform | mixture
     optimizer: str = "adam"  # adam | rmsprop
-    kinds: tuple[str, ...] = KINDS  # dataset kinds the method can train on
+    task: str = "generate"  # generate | translate | modify (trainables.tasks): what the generator is asked to do
+    kinds: tuple[str, ...] = ("image", "points")  # dataset kinds the method can train on (within its task's)
     net_options: dict = field(default_factory=dict)  # fixed NetOptions overrides (e.g. no batch norm)
     g_steps: int = 1  # generator steps after each round of n_critic critic steps (config "g_steps" overrides)
     display_name: str = ""  # how tables and figures name it ("Deli-Fisher GAN"); default: its name
@@ -79,8 +80,11 @@ def _definition_problem(method: Method) -> str | None:
         return f"latent must be one of {', '.join(LATENTS)} (got {method.latent!r})"
     if method.optimizer not in OPTIMIZERS:
         return f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {method.optimizer!r})"
-    if not method.kinds or not set(method.kinds) <= set(KINDS):
-        return f"kinds must be among {', '.join(KINDS)} (got {method.kinds!r})"
+    if method.task not in TASKS:
+        return f"task must be one of {', '.join(TASKS)} (got {method.task!r})"
+    fitting = TASKS[method.task].kinds
+    if not method.kinds or not set(method.kinds) <= set(fitting):
+        return f"kinds must be among {', '.join(fitting)} for task {method.task} (got {method.kinds!r})"
     return None
 
 

@@ -22,6 +22,7 @@ from trainables.latents import build_prior
 from trainables.nets import NetOptions, build_networks
 from trainables.protocols import resolve_g_steps
 from trainables.registry import get_method
+from trainables.tasks import TaskRun
 
 # Defaults shared by every method; a method's search space overrides what it tunes.
 DEFAULTS: dict = {
@@ -99,7 +100,9 @@ class EpochStats:
         return {"loss_d": self.loss_d, "loss_g": self.loss_g, **self.extra}
 
 
-class GANRun:
+class GANRun(TaskRun):
+    """Unconditional generation: z → sample (the ``generate`` task)."""
+
     def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
         self.config = cfg = {**DEFAULTS, **config}
         self.method = get_method(cfg["method"], cfg.get("method_path"))
@@ -203,6 +206,12 @@ class GANRun:
         out = [generator(prior.sample(min(batch, n - i))).cpu() for i in range(0, n, batch)]
         generator.train(was_training)
         return torch.cat(out)
+
+    def grid(self, outputs: torch.Tensor) -> torch.Tensor:
+        return outputs
+
+    def finite(self, outputs: torch.Tensor) -> bool:
+        return bool(torch.isfinite(outputs).all())
 
     # -- checkpointing ----------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ import torch
 from ray import tune
 
 from trainables.data import load_dataset
-from trainables.evaluate import evaluator_from_config
-from trainables.train import GANRun, is_finite
+from trainables.registry import get_method
+from trainables.tasks import Task, TaskRun, get_task
+from trainables.train import is_finite
 
 STATE_FILE = "state.pt"
 SAMPLES_FILE = "samples.png"
@@ -123,7 +124,7 @@ def _truncate_latest_checkpoint() -> None:
             f.write(data[: len(data) // 2])
 
 
-def inject_faults(config: dict, run: GANRun, when: str) -> None:
+def inject_faults(config: dict, run: TaskRun, when: str) -> None:
     """Test-only fault injection (``--inject-fault KIND:EPOCH:MARKER``, used by tests/test_faults.py).
 
     Each fault fires once per search: the first trial to reach EPOCH claims it by creating MARKER
@@ -159,13 +160,19 @@ def _trial_id() -> str | None:
         return None
 
 
+def trial_task(config: dict) -> Task:
+    """The task of a trial config's method (unconditional generation, translation, modification)."""
+    return get_task(get_method(config["method"], config.get("method_path")).task)
+
+
 def train_gan(config: dict) -> None:
     torch.set_num_threads(_trial_threads())
     device = _trial_device(config)
     data = load_dataset(config["dataset"], config.get("data_root"))
-    run = GANRun(config, data, device)
+    task = trial_task(config)
+    run = task.make_run(config, data, device)
     # Loads the classifier / Inception only when a selected metric embeds samples.
-    evaluator = evaluator_from_config(config, data, device)
+    evaluator = task.make_evaluator(config, data, device)
     n_eval = int(config.get("eval_samples", 1000))
     epochs = int(config["epochs"])
 
@@ -195,15 +202,15 @@ def train_gan(config: dict) -> None:
         donor = None
         final = run.epoch >= epochs
         # At least a grid's worth, so the sample image exists even in epochs where no metric is due.
-        samples = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
-        if is_finite(stats) and bool(torch.isfinite(samples).all()):
-            result.update(evaluator(samples, run.epoch, final))
+        outputs = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
+        if is_finite(stats) and run.finite(outputs):
+            result.update(evaluator(outputs, run.epoch, final))
         else:
             # A diverged trial gets each metric's worst value so ASHA and TPE rank it last, and ends.
             result.update({"diverged": 1.0, **evaluator.worst()})
         with tempfile.TemporaryDirectory() as d:
             torch.save({**run.state_dict(), "result": result, "trial_id": _trial_id()}, Path(d) / STATE_FILE)
-            save_sample_grid(samples, Path(d) / SAMPLES_FILE)
+            save_sample_grid(run.grid(outputs), Path(d) / SAMPLES_FILE)
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(d))
         if result["diverged"]:
             return

@@ -13,6 +13,7 @@ from trainables.features import check_feature_kind, default_feature_kind, featur
 from trainables.nets import NetOptions, NetworkError, network_family
 from trainables.protocols import PROTOCOLS, protocol_g_steps
 from trainables.registry import MethodError, get_method, method_names, method_search_path
+from trainables.tasks import TASKS
 from tuner import optuna_storage
 
 # Metrics a search can optimise, and which way is better, from the metric registry: fid, kid, ddm,
@@ -206,6 +207,10 @@ def validate(args: argparse.Namespace) -> None:
     validate_metrics(args)
     method, info = get_method(args.method), dataset_info(args.dataset)
     _check(info.kind in method.kinds, f"method {args.method} cannot train on {info.kind} data ({args.dataset})")
+    _check(
+        not TASKS[method.task].needs_labels or info.num_classes > 0,
+        f"method {args.method} conditions on class labels; dataset {args.dataset} has none (pick a labelled set)",
+    )
     try:  # e.g. an image size no network supports
         network_family(info, NetOptions(**method.net_options))
     except NetworkError as e:

@@ -38,18 +38,17 @@ def evaluate_checkpoint(checkpoint_dir: str, config: dict, n_samples: int) -> di
     """Score a trained checkpoint on ``n_samples`` fresh samples with every metric selected in ``config``
     (per-epoch sample counts and periods do not apply: the final protocol scores all metrics on all samples)."""
     from trainables.data import load_dataset
-    from trainables.evaluate import evaluator_from_config
-    from trainables.train import GANRun
-    from trainables.trainable import _trial_device, _trial_threads, load_state
+    from trainables.trainable import _trial_device, _trial_threads, load_state, trial_task
 
     torch.set_num_threads(_trial_threads())
     device = _trial_device(config)  # the GPU Ray assigned to this task, exactly as for a trial
     config = {**config, "eval_samples": n_samples, "metric_samples": {}, "metric_every": {}}
     data = load_dataset(config["dataset"], config.get("data_root"))
-    run = GANRun(config, data, device)
+    task = trial_task(config)
+    run = task.make_run(config, data, device)
     state = load_state(checkpoint_dir)
     run.load_state_dict(state)  # also restores the RNG: the samples are reproducible
-    evaluator = evaluator_from_config(config, data, device)
+    evaluator = task.make_evaluator(config, data, device)
     return evaluator(run.sample(n_samples), int(state["epoch"]), final=True)
 
 
