@@ -35,7 +35,7 @@ from trainables.metrics import (
     precision_recall,
     ring_coverage,
 )
-from trainables.tasks import TaskEvaluator
+from trainables.tasks import TaskEvaluator, get_task
 
 DEFAULT_METRICS = ("inception_score", "ddm")  # image datasets
 DEFAULT_POINT_METRICS = ("ring", "ddm")  # point datasets (ring coverage where the set is a Gaussian ring)
@@ -80,16 +80,21 @@ class MetricSpec:
     keys: dict[str, tuple[str | None, float | None]]  # result key → (better: min/max/None, value if diverged)
     needs: str  # "embeddings" | "images" | "ring" | "samples"
     labels: dict[str, str]  # result key → the short name tables and figures print (default: the key)
+    tasks: tuple[str, ...] = ("generate",)  # the tasks (trainables.tasks) whose evaluators compute it
 
 
 METRICS: dict[str, MetricSpec] = {}
 
 
 def metric(
-    name: str, keys: dict[str, tuple[str | None, float | None]], needs: str, labels: dict[str, str] | None = None
+    name: str,
+    keys: dict[str, tuple[str | None, float | None]],
+    needs: str,
+    labels: dict[str, str] | None = None,
+    tasks: tuple[str, ...] = ("generate",),
 ) -> Callable[[MetricFn], MetricFn]:
     def deco(fn: MetricFn) -> MetricFn:
-        METRICS[name] = MetricSpec(name, fn, keys, needs, labels or {})
+        METRICS[name] = MetricSpec(name, fn, keys, needs, labels or {}, tasks)
         return fn
 
     return deco
@@ -236,7 +241,9 @@ def resolve_metrics(names) -> list[str]:
     return out
 
 
-def default_metrics(dataset: str) -> tuple[str, ...]:
+def default_metrics(dataset: str, task: str = "generate") -> tuple[str, ...]:
+    if task != "generate":
+        return get_task(task).default_metrics
     if dataset_info(dataset).kind != "points":
         return DEFAULT_METRICS
     try:
@@ -246,10 +253,13 @@ def default_metrics(dataset: str) -> tuple[str, ...]:
     return DEFAULT_POINT_METRICS
 
 
-def check_metrics(names, dataset: str) -> list[str]:
-    """Resolve ``names`` and check each applies to ``dataset``; raises ValueError with one line."""
+def check_metrics(names, dataset: str, task: str = "generate") -> list[str]:
+    """Resolve ``names`` and check each applies to ``dataset`` and ``task``; raises ValueError with one line."""
     entries, info = resolve_metrics(names), dataset_info(dataset)
     for e in entries:
+        if task not in METRICS[e].tasks:
+            fits = [m for m in metric_names() if task in METRICS[m].tasks]
+            raise ValueError(f"metric {e} does not apply to the {task} task; its metrics: {', '.join(fits)}")
         needs = METRICS[e].needs
         if needs == "images" and info.kind != "image":
             raise ValueError(f"metric {e} needs images; dataset {dataset} holds {info.kind}")

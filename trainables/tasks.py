@@ -82,6 +82,8 @@ class Task:
     needs_labels: bool  # refuses unlabelled datasets (ModNet conditions on a target label)
     run: str  # "module:Class" of its TaskRun
     evaluator: str  # "module:function" (config, data, device) → its TaskEvaluator
+    default_metrics: tuple[str, ...] = ()  # what a search reports when --metrics is not given ("generate": by data)
+    default_metric: str = ""  # what a search optimises when --metric is not given ("generate": by data)
 
     def make_run(self, config: dict, data, device: str | torch.device = "cpu") -> TaskRun:
         return _resolve(self.run)(config, data, device)

@@ -13,7 +13,7 @@ from trainables.features import check_feature_kind, default_feature_kind, featur
 from trainables.nets import NetOptions, NetworkError, network_family
 from trainables.protocols import PROTOCOLS, protocol_g_steps
 from trainables.registry import MethodError, get_method, method_names, method_search_path
-from trainables.tasks import TASKS
+from trainables.tasks import TASKS, Task
 from tuner import optuna_storage
 
 # Metrics a search can optimise, and which way is better, from the metric registry: fid, kid, ddm,
@@ -302,13 +302,21 @@ def parse_faults(specs: list[str] | None) -> list[dict]:
     return faults
 
 
+def method_task(args: argparse.Namespace) -> Task:
+    """The task of --method (``generate`` for a name that does not resolve: its own check reports it)."""
+    try:
+        return TASKS[get_method(args.method).task]
+    except MethodError:
+        return TASKS["generate"]
+
+
 def apply_metric_defaults(args: argparse.Namespace) -> None:
     """Fill --metrics/--metric/--features from the dataset's kind when not given (idempotent)."""
-    info = dataset_info(args.dataset)
+    info, task = dataset_info(args.dataset), method_task(args)
     if getattr(args, "metrics", None) is None:
-        args.metrics = ",".join(default_metrics(args.dataset))
+        args.metrics = ",".join(default_metrics(args.dataset, task.name))
     if getattr(args, "metric", None) is None:
-        args.metric = DEFAULT_METRIC.get(info.kind, "ddm")  # when --metrics reports it
+        args.metric = task.default_metric or DEFAULT_METRIC.get(info.kind, "ddm")  # when --metrics reports it
         try:
             reported = [k for k in _reported_keys(args.metrics) if k in MODES]
             if args.metric not in reported and reported:
@@ -344,7 +352,7 @@ def validate_metrics(args: argparse.Namespace) -> None:
     """--metrics, --metric, --features, --inception-weights, --metric-samples/--metric-every: one line each."""
     apply_metric_defaults(args)
     try:
-        metrics = check_metrics(args.metrics, args.dataset)
+        metrics = check_metrics(args.metrics, args.dataset, method_task(args).name)
         check_feature_kind(args.features, args.dataset)
     except ValueError as e:
         raise UsageError(f"--metrics/--features: {e}") from e
@@ -390,7 +398,7 @@ def trial_config(args: argparse.Namespace) -> dict:
         "dataset": args.dataset,
         "data_root": str(Path(args.data_root).resolve()) if args.data_root else None,
         "epochs": args.epochs,
-        "metrics": check_metrics(args.metrics, args.dataset),
+        "metrics": check_metrics(args.metrics, args.dataset, method_task(args).name),
         "eval_samples": args.eval_samples,
         "metric_samples": parse_metric_map(getattr(args, "metric_samples", ""), "--metric-samples"),
         "metric_every": parse_metric_map(getattr(args, "metric_every", ""), "--metric-every"),
