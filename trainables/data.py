@@ -178,3 +178,4 @@ def _load_ring8(data_root: str | None) -> Dataset:
 
 
 from trainables import real_data  # noqa: E402,F401  (registers mnist, cifar10, svhn, celeba, lsun_bedroom)
+from trainables import pair_data  # noqa: E402,F401,I001  (registers the two-domain sets of the translate task)

@@ -30,10 +30,12 @@ from trainables.metrics import (
     fid,
     inception_score,
     kid,
+    cycle_l1,
     ms_ssim_diversity,
     parzen_log_likelihood,
     precision_recall,
     ring_coverage,
+    translation_accuracy,
 )
 from trainables.tasks import TaskEvaluator, get_task
 
@@ -100,17 +102,46 @@ def metric(
     return deco
 
 
+# The translate task scores both directions: a key is the A→B direction's (translations of domain A, or for
+# cycle_l1 round trips starting in A), KEY_ba the same metric of the B→A direction. Keys ending in _mean
+# combine both directions and have no twin.
+BA = "_ba"
+
+
+def ba_key(key: str) -> str:
+    return f"{key}{BA}"
+
+
+def task_keys(spec: MetricSpec, task: str) -> dict[str, tuple[str | None, float | None]]:
+    """The result keys a metric emits in ``task``: with the B→A twins in the translate task."""
+    if task != "translate":
+        return spec.keys
+    twins = {ba_key(k): v for k, v in spec.keys.items() if not k.endswith("_mean")}
+    return {**spec.keys, **twins}
+
+
+def all_keys(spec: MetricSpec) -> dict[str, tuple[str | None, float | None]]:
+    return task_keys(spec, "translate") if "translate" in spec.tasks else spec.keys
+
+
 def metric_label(key: str) -> str:
     """The short display name of a result key ("IS" for inception_score); unknown keys print as they are."""
-    return next((spec.labels.get(key, key) for spec in METRICS.values() if key in spec.keys), key)
+    for spec in METRICS.values():
+        if key in spec.keys:
+            return spec.labels.get(key, key)
+        if key in all_keys(spec):
+            base = key.removesuffix(BA)
+            return f"{spec.labels.get(base, base)} B→A"
+    return key
 
 
 def metric_direction(key: str) -> str | None:
     """Which way a result key is better ("max"/"min"), None for bookkeeping values (a std, a bandwidth)."""
-    return next((spec.keys[key][0] for spec in METRICS.values() if key in spec.keys), None)
+    return next((all_keys(spec)[key][0] for spec in METRICS.values() if key in all_keys(spec)), None)
 
 
 INF = float("inf")
+BOTH = ("generate", "translate")  # image metrics that also score translations, per direction (translate.py)
 
 
 @metric(
@@ -118,24 +149,27 @@ INF = float("inf")
     {"inception_score": ("max", 1.0), "inception_score_std": (None, 0.0)},
     "embeddings",
     labels={"inception_score": "IS", "inception_score_std": "IS s.d."},
+    tasks=BOTH,
 )
 def _inception_score(ctx: EvalContext, n: int) -> dict[str, float]:
     mean, std = inception_score(ctx.embedded(n).logits, splits=10)
     return {"inception_score": mean, "inception_score_std": std}
 
 
-@metric("ddm", {"ddm": ("min", INF)}, "embeddings", labels={"ddm": "DDM"})
+@metric("ddm", {"ddm": ("min", INF)}, "embeddings", labels={"ddm": "DDM"}, tasks=BOTH)
 def _ddm(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm": ddm(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings", labels={"ddm_relative": "DDM (relative)"})
+@metric("ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings", labels={"ddm_relative": "DDM (relative)"},
+        tasks=BOTH)
 def _ddm_relative(ctx: EvalContext, n: int) -> dict[str, float]:
     ref = ctx.reference
     return {"ddm_relative": ddm_relative(ref("train").logits, ref("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_goldberger", {"ddm_goldberger": ("min", INF)}, "embeddings", labels={"ddm_goldberger": "DDM (Goldberger)"})
+@metric("ddm_goldberger", {"ddm_goldberger": ("min", INF)}, "embeddings", labels={"ddm_goldberger": "DDM (Goldberger)"},
+        tasks=BOTH)
 def _ddm_goldberger(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm_goldberger": ddm_goldberger(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
@@ -145,6 +179,7 @@ def _ddm_goldberger(ctx: EvalContext, n: int) -> dict[str, float]:
     {"ddm_sq": ("min", INF), "ddm_sq_sigma": (None, None)},
     "embeddings",
     labels={"ddm_sq": "DDM (squared)", "ddm_sq_sigma": "DDM σ"},
+    tasks=BOTH,
 )
 def _ddm_sq(ctx: EvalContext, n: int) -> dict[str, float]:
     validation = ctx.reference("train").logits[:PARZEN_VALIDATION]  # held-out from T: chooses σ, as Parzen does
@@ -152,13 +187,14 @@ def _ddm_sq(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm_sq": value, "ddm_sq_sigma": sigma}
 
 
-@metric("fid", {"fid": ("min", INF)}, "embeddings", labels={"fid": "FID"})
+@metric("fid", {"fid": ("min", INF)}, "embeddings", labels={"fid": "FID"}, tasks=BOTH)
 def _fid(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"fid": fid(ctx.reference("test").features, ctx.embedded(n).features)}
 
 
 @metric(
-    "kid", {"kid": ("min", INF), "kid_std": (None, 0.0)}, "embeddings", labels={"kid": "KID", "kid_std": "KID s.d."}
+    "kid", {"kid": ("min", INF), "kid_std": (None, 0.0)}, "embeddings", labels={"kid": "KID", "kid_std": "KID s.d."},
+    tasks=BOTH,
 )
 def _kid(ctx: EvalContext, n: int) -> dict[str, float]:
     mean, std = kid(ctx.reference("test").features, ctx.embedded(n).features)
@@ -169,13 +205,14 @@ def _kid(ctx: EvalContext, n: int) -> dict[str, float]:
     "precision_recall",
     {"precision": ("max", 0.0), "recall": ("max", 0.0), "density": ("max", 0.0), "coverage": ("max", 0.0)},
     "embeddings",
+    tasks=BOTH,
 )
 def _precision_recall(ctx: EvalContext, n: int) -> dict[str, float]:
     # k = 3 for precision/recall (Kynkäänniemi et al.), k = 5 for density/coverage (Naeem et al.)
     return precision_recall(ctx.reference("test").features, ctx.embedded(n).features, k=3, k_density=5)
 
 
-@metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images", labels={"ms_ssim": "MS-SSIM"})  # lower = more diverse
+@metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images", labels={"ms_ssim": "MS-SSIM"}, tasks=BOTH)  # lower = more diverse
 def _ms_ssim(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ms_ssim": ms_ssim_diversity(ctx.generated(n))}
 
@@ -208,9 +245,34 @@ def _parzen(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"parzen_ll": ll, "parzen_sigma": sigma}
 
 
+# Translation metrics: computed per direction from a ``trainables.translate.DirectionContext`` (an EvalContext of
+# the target domain, with the source images, their labels and the round trips).
+@metric(
+    "cycle_l1",
+    {"cycle_l1": ("min", INF)},
+    "samples",
+    labels={"cycle_l1": "cycle L1"},
+    tasks=("translate",),
+)
+def _cycle_l1(ctx: EvalContext, n: int) -> dict[str, float]:
+    return {"cycle_l1": cycle_l1(ctx.source[:n], ctx.reconstructed[:n])}
+
+
+@metric(
+    "translation_accuracy",
+    {"translation_accuracy": ("max", 0.0), "translation_accuracy_mean": ("max", 0.0)},
+    "labels",
+    labels={"translation_accuracy": "transl. acc.", "translation_accuracy_mean": "transl. acc. (mean)"},
+    tasks=("translate",),
+)
+def _translation_accuracy(ctx: EvalContext, n: int) -> dict[str, float]:
+    # The mean over both directions is added by the translate evaluator, which sees both.
+    return {"translation_accuracy": translation_accuracy(ctx.target_logits(n), ctx.labels[:n])}
+
+
 # Every result key a metric emits → the selectable metric that emits it (so --metrics precision works).
 def metric_of_key() -> dict[str, str]:
-    return {key: spec.name for spec in METRICS.values() for key in spec.keys}
+    return {key: spec.name for spec in METRICS.values() for key in all_keys(spec)}
 
 
 def metric_names() -> list[str]:
@@ -223,7 +285,7 @@ def result_keys() -> list[str]:
 
 def metric_modes() -> dict[str, str]:
     """Every result key a search can optimise, and which way is better."""
-    return {k: mode for spec in METRICS.values() for k, (mode, _) in spec.keys.items() if mode}
+    return {k: mode for spec in METRICS.values() for k, (mode, _) in all_keys(spec).items() if mode}
 
 
 def resolve_metrics(names) -> list[str]:
@@ -242,6 +304,8 @@ def resolve_metrics(names) -> list[str]:
 
 
 def default_metrics(dataset: str, task: str = "generate") -> tuple[str, ...]:
+    if task == "translate" and not dataset_info(dataset).num_classes:
+        return ("cycle_l1",)  # unlabelled real pairs: no classifier, and Inception metrics need its weights
     if task != "generate":
         return get_task(task).default_metrics
     if dataset_info(dataset).kind != "points":
@@ -261,14 +325,17 @@ def check_metrics(names, dataset: str, task: str = "generate") -> list[str]:
             fits = [m for m in metric_names() if task in METRICS[m].tasks]
             raise ValueError(f"metric {e} does not apply to the {task} task; its metrics: {', '.join(fits)}")
         needs = METRICS[e].needs
-        if needs == "images" and info.kind != "image":
+        if needs == "labels" and not info.num_classes:
+            raise ValueError(f"metric {e} needs labelled domains (a classifier per domain); dataset {dataset} has "
+                             "no labels: drop it from --metrics")  # fmt: skip
+        if needs == "images" and info.kind not in ("image", "pair"):
             raise ValueError(f"metric {e} needs images; dataset {dataset} holds {info.kind}")
         if needs == "ring":
             try:
                 ring_modes(dataset)
             except ValueError as err:
                 raise ValueError(f"metric {e} needs a Gaussian-ring dataset: {err}") from err
-        if e == "inception_score" and info.kind != "image":
+        if e == "inception_score" and info.kind == "points":
             raise ValueError(f"metric inception_score needs images (class probabilities); {dataset} holds points")
     return entries
 

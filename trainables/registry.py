@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from trainables.objectives.base import Objective
+from trainables.objectives.cyclegan import CycleGANObjective
 from trainables.objectives.dragan import DRAGANObjective
 from trainables.objectives.feature_matching import FeatureMatchingObjective
 from trainables.objectives.fisher import FisherObjective
@@ -56,6 +57,7 @@ class Method:
     net_options: dict = field(default_factory=dict)  # fixed NetOptions overrides (e.g. no batch norm)
     g_steps: int = 1  # generator steps after each round of n_critic critic steps (config "g_steps" overrides)
     display_name: str = ""  # how tables and figures name it ("Deli-Fisher GAN"); default: its name
+    dataset: str = ""  # the dataset a search uses when --dataset is not given ("": mnist5k)
 
     def __post_init__(self) -> None:  # a wrong field fails where the method is defined, naming it
         if problem := _definition_problem(self):
@@ -165,6 +167,12 @@ METHODS: dict[str, Method] = {
         _builtin("improved_gan", "Improved GAN: feature-matching generator loss on the critic's features",
                  "Salimans et al. 2016 (paper 004 §3.3)", FeatureMatchingObjective,
                  net_options=IMPROVED_GAN_NETS, display_name="Improved GAN"),
+        _builtin("cyclegan", "CycleGAN: two ResNet generators A→B, B→A, PatchGAN critics, LSGAN + cycle + identity "
+                 "losses, history pool", "Zhu et al. 2017 (paper 001 §6)", CycleGANObjective, task="translate",
+                 kinds=("pair",), dataset="mnist5k-digits", display_name="CycleGAN"),
+        _builtin("cyclegan_shared", "CycleGAN whose two generators share one encoder (a decoder per domain)",
+                 "paper 001 §6.1", CycleGANObjective, task="translate", kinds=("pair",), dataset="mnist5k-digits",
+                 net_options={"shared_encoder": True}, display_name="CycleGAN (shared encoder)"),
     ]
 }  # fmt: skip
 

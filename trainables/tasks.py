@@ -102,6 +102,9 @@ TASKS: dict[str, Task] = {
     for task in [
         Task("generate", "unconditional generation: latent z → sample", ("image", "points"), False,
              "trainables.train:GANRun", "trainables.evaluate:evaluator_from_config"),
+        Task("translate", "unpaired translation between two image domains: A → B and B → A", ("pair",), False,
+             "trainables.translate:CycleGANRun", "trainables.translate:evaluator_from_config",
+             ("cycle_l1", "translation_accuracy", "inception_score", "ddm"), "translation_accuracy_mean"),
     ]
 }  # fmt: skip
 

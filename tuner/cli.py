@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from trainables.data import check_data_root, dataset_info, dataset_names, load_dataset
+from trainables.pair_data import PAIR_IMAGE_SIZE, load_real_pair
 from trainables.evaluate import check_metrics, default_metrics, metric_modes, metric_names, needs_extractor
 from trainables.features import check_feature_kind, default_feature_kind, feature_path
 from trainables.nets import NetOptions, NetworkError, network_family
@@ -41,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "for a method defined in your own module")  # fmt: skip
     p.add_argument("--list", nargs="?", const=True, default=False, metavar="PKG.MODULE",
                    help="list the methods (or those a module of yours defines) and exit")  # fmt: skip
-    p.add_argument("--dataset", default="mnist5k", help=f"dataset: {', '.join(dataset_names())} (default mnist5k)")
+    p.add_argument("--dataset", default=None, help=f"dataset: {', '.join(dataset_names())} (default: the "
+                   "method's, mnist5k for most; mnist5k-digits for the translate methods)")  # fmt: skip
     p.add_argument("--data-root", default=None, help="folder holding real datasets (never downloaded)")
+    p.add_argument("--image-size", type=int, default=None, help="side in px real two-domain sets (translate "
+                   f"methods) are resized to (default {PAIR_IMAGE_SIZE})")  # fmt: skip
     p.add_argument("--trials", type=int, default=64, help="number of trials (default 64)")
     p.add_argument("--epochs", type=int, default=4, help="max epochs per trial, ASHA's budget (default 4)")
     p.add_argument("--grace-period", type=int, default=1, help="ASHA: epochs before a trial can be stopped")
@@ -178,6 +182,7 @@ def validate(args: argparse.Namespace) -> None:
     except MethodError as e:
         raise UsageError(str(e)) from e
     validate_names(args)
+    apply_dataset_default(args)
     if getattr(args, "resume", False):  # the stored search's arguments replace the command line's
         from tuner.resume import ResumeError, apply_stored_args
 
@@ -212,12 +217,20 @@ def validate(args: argparse.Namespace) -> None:
         f"method {args.method} conditions on class labels; dataset {args.dataset} has none (pick a labelled set)",
     )
     try:  # e.g. an image size no network supports
-        network_family(info, NetOptions(**method.net_options))
+        if method.task == "generate":  # the translate networks are built for any image size
+            network_family(info, NetOptions(**method.net_options))
     except NetworkError as e:
         raise UsageError(f"method {args.method} on {args.dataset}: {e}") from e
+    size = getattr(args, "image_size", None)
+    _check(size is None or (info.kind == "pair" and not info.embedded), "--image-size applies to real two-domain "
+           f"datasets (translate methods); {args.dataset} has a fixed size: drop --image-size")  # fmt: skip
+    _check(size is None or 16 <= size <= 512, f"--image-size must be in [16, 512] (got {size})")
     if not info.embedded:  # real data: the layout first (one line naming it), then parse it before anything starts
         check_data_root(args.dataset, args.data_root)
-        load_dataset(args.dataset, args.data_root)
+        if info.kind == "pair":
+            load_real_pair(args.dataset, args.data_root, size or PAIR_IMAGE_SIZE)
+        else:
+            load_dataset(args.dataset, args.data_root)
     if args.mlflow_uri and args.mlflow_uri.startswith("sqlite:///"):
         parent = Path(args.mlflow_uri.removeprefix("sqlite:///")).expanduser().resolve().parent
         _check(parent.is_dir(), f"--mlflow-uri: folder {parent} does not exist; create it or pick another path")
@@ -302,6 +315,15 @@ def parse_faults(specs: list[str] | None) -> list[dict]:
     return faults
 
 
+def apply_dataset_default(args: argparse.Namespace) -> None:
+    """No --dataset: the method's own default (a translate method needs a two-domain set), else mnist5k."""
+    if getattr(args, "dataset", None) is None:
+        try:
+            args.dataset = get_method(args.method).dataset or "mnist5k"
+        except MethodError:
+            args.dataset = "mnist5k"
+
+
 def method_task(args: argparse.Namespace) -> Task:
     """The task of --method (``generate`` for a name that does not resolve: its own check reports it)."""
     try:
@@ -312,6 +334,7 @@ def method_task(args: argparse.Namespace) -> Task:
 
 def apply_metric_defaults(args: argparse.Namespace) -> None:
     """Fill --metrics/--metric/--features from the dataset's kind when not given (idempotent)."""
+    apply_dataset_default(args)
     info, task = dataset_info(args.dataset), method_task(args)
     if getattr(args, "metrics", None) is None:
         args.metrics = ",".join(default_metrics(args.dataset, task.name))
@@ -397,6 +420,7 @@ def trial_config(args: argparse.Namespace) -> dict:
         **({"method_path": path} if (path := method_search_path(args.method)) else {}),
         "dataset": args.dataset,
         "data_root": str(Path(args.data_root).resolve()) if args.data_root else None,
+        **({"image_size": args.image_size} if getattr(args, "image_size", None) else {}),
         "epochs": args.epochs,
         "metrics": check_metrics(args.metrics, args.dataset, method_task(args).name),
         "eval_samples": args.eval_samples,

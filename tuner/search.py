@@ -12,7 +12,7 @@ import sys
 
 from ray import tune
 
-from trainables.data import DataError
+from trainables.data import DataError, dataset_info
 from trainables.evaluate import needs_extractor
 from trainables.registry import MethodError, get_method, method_names, module_methods
 from trainables.trainable import train_gan
@@ -90,6 +90,13 @@ def prepare_scoring(config: SearchConfig) -> None:
     from trainables.classifier import load_classifier
 
     args = config.args
+    if dataset_info(args.dataset).kind == "pair":  # a classifier per labelled domain
+        from trainables.data import load_dataset
+
+        for name in sorted({s[0] for s in load_dataset(args.dataset, args.data_root).scorers if s}):
+            _, accuracy = load_classifier(name, progress=lambda m: print(m, flush=True))
+            print(f"scoring classifier for {args.dataset} ({name}): held-out accuracy {accuracy:.2%}")
+        return
     if args.features == "classifier" and needs_extractor(args.metrics):
         _, accuracy = load_classifier(args.dataset, args.data_root, progress=lambda m: print(m, flush=True))
         print(f"scoring classifier for {args.dataset}: held-out accuracy {accuracy:.2%}")

@@ -41,6 +41,8 @@ def default_feature_kind(dataset: str, inception_weights: str | None = None) -> 
     info = dataset_info(dataset)
     if info.kind == "points":
         return "raw"
+    if info.kind == "pair" and not info.num_classes:  # unlabelled real pairs have no domain classifier
+        return "inception-v3"
     return "inception-v3" if inception_weights else "classifier"
 
 

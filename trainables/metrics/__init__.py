@@ -11,6 +11,7 @@ from trainables.metrics.ms_ssim import ms_ssim_diversity
 from trainables.metrics.parzen import parzen_log_likelihood
 from trainables.metrics.precision_recall import precision_recall
 from trainables.metrics.ring import ring_coverage
+from trainables.metrics.translation import cycle_l1, translation_accuracy
 
 __all__ = [
     "ddm",
@@ -26,4 +27,6 @@ __all__ = [
     "parzen_log_likelihood",
     "precision_recall",
     "ring_coverage",
+    "cycle_l1",
+    "translation_accuracy",
 ]
