@@ -36,6 +36,8 @@ LOGGED = {
     "dragan": {"gp", "d_real"}, "fisher": {"lambda", "ipm"}, "deli_fisher": {"lambda", "sigma_mean"},
     "deligan": {"d_real", "sigma_mean"}, "dcgan_rf": {"d_real"}, "lsgan_rf": {"f_real"}, "dragan_rf": {"gp"},
     "wgan_gp_rf": {"gp"}, "san": {"hinge", "sliced_w"}, "unrolled": {"d_real"}, "improved_gan": {"d_real"},
+    "cyclegan": {"loss_cycle", "loss_identity", "cycle_l1_ba", "translation_accuracy_mean"},
+    "cyclegan_shared": {"loss_cycle", "loss_identity", "cycle_l1_ba", "translation_accuracy_mean"},
 }  # fmt: skip
 
 

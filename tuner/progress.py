@@ -172,8 +172,18 @@ def report_best(
         print(f"  all trials, best first: {trials_url(mlflow_uri, experiment_id, metric, mode)}")
         if grid := final_grid_location(client, run_id):
             print(f"  its last sample grid: {grid}")
-        print(f"  sample from it: python -m trainables.sample --run {run_id} --mlflow-uri {mlflow_uri} --out best.png")
+        if _generates(best.config):  # translate methods map images, nothing to sample
+            print(f"  sample from it: python -m trainables.sample --run {run_id} --mlflow-uri {mlflow_uri} --out best.png")
     return run_id
+
+
+def _generates(config: dict) -> bool:
+    from trainables.registry import MethodError, get_method
+
+    try:
+        return "method" not in config or get_method(config["method"], config.get("method_path")).task == "generate"
+    except MethodError:
+        return True
 
 
 def final_grid_location(client, run_id: str) -> str | None:
