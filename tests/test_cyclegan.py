@@ -216,7 +216,10 @@ def test_a_translate_method_defaults_to_a_two_domain_dataset(tmp_path):
         (["dcgan", "--dataset", "mnist5k-digits"], "method dcgan cannot train on pair data"),
         (["dcgan", "--metrics", "cycle_l1"], "metric cycle_l1 does not apply to the generate task"),
         (["cyclegan", "--metrics", "ring"], "metric ring does not apply to the translate task"),
-        (["cyclegan", "--dataset", "horse2zebra", "--data-root", "."], "horse2zebra/trainA (and 3 more) not found; horse2zebra expects <root>/horse2zebra/{trainA,trainB,testA,testB}"),
+        (
+            ["cyclegan", "--dataset", "horse2zebra", "--data-root", "."],
+            "horse2zebra/trainA (and 3 more) not found; horse2zebra expects <root>/horse2zebra/{trainA,trainB,",
+        ),
         (["cyclegan", "--dataset", "summer2winter_yosemite"], "needs --data-root"),
         (["cyclegan", "--image-size", "32"], "--image-size applies to real two-domain datasets"),
     ],

@@ -177,5 +177,5 @@ def _load_ring8(data_root: str | None) -> Dataset:
     return Dataset(dataset_info("ring8"), torch.from_numpy(train), None, torch.from_numpy(test), None)
 
 
-from trainables import real_data  # noqa: E402,F401  (registers mnist, cifar10, svhn, celeba, lsun_bedroom)
-from trainables import pair_data  # noqa: E402,F401,I001  (registers the two-domain sets of the translate task)
+# Registers mnist, cifar10, svhn, celeba, lsun_bedroom, and the two-domain sets of the translate task.
+from trainables import pair_data, real_data  # noqa: E402,F401

@@ -23,6 +23,7 @@ import torch
 from trainables.data import Dataset, as_float, dataset_info, ring_modes
 from trainables.features import Embeddings, FeatureExtractor, default_feature_kind, feature_path
 from trainables.metrics import (
+    cycle_l1,
     ddm,
     ddm_goldberger,
     ddm_relative,
@@ -30,7 +31,6 @@ from trainables.metrics import (
     fid,
     inception_score,
     kid,
-    cycle_l1,
     ms_ssim_diversity,
     parzen_log_likelihood,
     precision_recall,
@@ -161,15 +161,21 @@ def _ddm(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm": ddm(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings", labels={"ddm_relative": "DDM (relative)"},
-        tasks=BOTH)
+@metric(
+    "ddm_relative", {"ddm_relative": ("min", INF)}, "embeddings", labels={"ddm_relative": "DDM (relative)"}, tasks=BOTH
+)
 def _ddm_relative(ctx: EvalContext, n: int) -> dict[str, float]:
     ref = ctx.reference
     return {"ddm_relative": ddm_relative(ref("train").logits, ref("test").logits, ctx.embedded(n).logits)}
 
 
-@metric("ddm_goldberger", {"ddm_goldberger": ("min", INF)}, "embeddings", labels={"ddm_goldberger": "DDM (Goldberger)"},
-        tasks=BOTH)
+@metric(
+    "ddm_goldberger",
+    {"ddm_goldberger": ("min", INF)},
+    "embeddings",
+    labels={"ddm_goldberger": "DDM (Goldberger)"},
+    tasks=BOTH,
+)
 def _ddm_goldberger(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm_goldberger": ddm_goldberger(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
@@ -193,7 +199,10 @@ def _fid(ctx: EvalContext, n: int) -> dict[str, float]:
 
 
 @metric(
-    "kid", {"kid": ("min", INF), "kid_std": (None, 0.0)}, "embeddings", labels={"kid": "KID", "kid_std": "KID s.d."},
+    "kid",
+    {"kid": ("min", INF), "kid_std": (None, 0.0)},
+    "embeddings",
+    labels={"kid": "KID", "kid_std": "KID s.d."},
     tasks=BOTH,
 )
 def _kid(ctx: EvalContext, n: int) -> dict[str, float]:
@@ -212,7 +221,9 @@ def _precision_recall(ctx: EvalContext, n: int) -> dict[str, float]:
     return precision_recall(ctx.reference("test").features, ctx.embedded(n).features, k=3, k_density=5)
 
 
-@metric("ms_ssim", {"ms_ssim": ("min", 1.0)}, "images", labels={"ms_ssim": "MS-SSIM"}, tasks=BOTH)  # lower = more diverse
+@metric(
+    "ms_ssim", {"ms_ssim": ("min", 1.0)}, "images", labels={"ms_ssim": "MS-SSIM"}, tasks=BOTH
+)  # lower = more diverse
 def _ms_ssim(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ms_ssim": ms_ssim_diversity(ctx.generated(n))}
 

@@ -29,7 +29,15 @@ from trainables.objectives.cyclegan import ImagePool
 from trainables.pair_data import PairDataset, pair_at
 from trainables.registry import get_method
 from trainables.tasks import TaskEvaluator, TaskRun
-from trainables.train import DEFAULTS, EpochStats, _optimizer, rng_state, seed_everything, set_rng_state, training_subset
+from trainables.train import (
+    DEFAULTS,
+    EpochStats,
+    _optimizer,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    training_subset,
+)
 
 REFERENCE_MAX = 10_000
 GRID_COLUMNS = 8
@@ -37,7 +45,9 @@ GRID_COLUMNS = 8
 
 def _pair(config: dict, data: Dataset) -> PairDataset:
     if not isinstance(data, PairDataset):
-        raise ValueError(f"the translate task needs a two-domain dataset (kind pair); {data.info.name} is {data.info.kind}")
+        raise ValueError(
+            f"the translate task needs a two-domain dataset (kind pair); {data.info.name} is {data.info.kind}"
+        )
     return pair_at(data, config.get("image_size"), config.get("data_root"))  # type: ignore[return-value]
 
 
@@ -112,13 +122,16 @@ class CycleGANRun(TaskRun):
 
     def _step(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
         obj, g, d = self.objective, self.generator, self.critics
-        fake_b, fake_a = g.ab(a), g.ba(b)
+        if self.identity:  # G(b) and F(a) too: with a shared encoder each image is encoded once for both
+            (fake_b, f_a), (g_b, fake_a) = g.both(a), g.both(b)
+        else:
+            fake_b, fake_a = g.ab(a), g.ba(b)
         rec_a, rec_b = g.ba(fake_b), g.ab(fake_a)
         d.requires_grad_(False)  # the generators' step must not accumulate critic gradients
         gan, _ = obj.generator_loss(d.d_b, fake_b, b)
         gan_ba, _ = obj.generator_loss(d.d_a, fake_a, a)
         cycle = obj.cycle_loss(a, rec_a, b, rec_b)
-        identity = obj.identity_loss(a, g.ba(a), b, g.ab(b)) if self.identity else torch.zeros((), device=a.device)
+        identity = obj.identity_loss(a, f_a, b, g_b) if self.identity else torch.zeros((), device=a.device)
         loss_g = gan + gan_ba + cycle + identity
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -131,14 +144,20 @@ class CycleGANRun(TaskRun):
         self.opt_d.step()
         losses = {"loss_d": loss_d_a + loss_d_b, "loss_g": loss_g, "loss_gan": gan + gan_ba, "loss_cycle": cycle,
                   "loss_identity": identity}  # fmt: skip
-        return {**{k: float(v.detach()) for k, v in losses.items()}, "f_real": info_b["f_real"], "f_fake": info_b["f_fake"]}
+        return {
+            **{k: float(v.detach()) for k, v in losses.items()},
+            "f_real": info_b["f_real"],
+            "f_fake": info_b["f_fake"],
+        }
 
     # -- outputs ----------------------------------------------------------------------------------
 
     @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str, batch: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
         """(translations, round trips) of images of the source domain of ``direction`` ("ab" or "ba"), eval mode."""
-        there, back = (self.generator.ab, self.generator.ba) if direction == "ab" else (self.generator.ba, self.generator.ab)
+        there, back = (
+            (self.generator.ab, self.generator.ba) if direction == "ab" else (self.generator.ba, self.generator.ab)
+        )
         was_training = self.generator.training
         self.generator.eval()
         out, rec = [], []

@@ -8,10 +8,10 @@ import argparse
 from pathlib import Path
 
 from trainables.data import check_data_root, dataset_info, dataset_names, load_dataset
-from trainables.pair_data import PAIR_IMAGE_SIZE, load_real_pair
 from trainables.evaluate import check_metrics, default_metrics, metric_modes, metric_names, needs_extractor
 from trainables.features import check_feature_kind, default_feature_kind, feature_path
 from trainables.nets import NetOptions, NetworkError, network_family
+from trainables.pair_data import PAIR_IMAGE_SIZE, load_real_pair
 from trainables.protocols import PROTOCOLS, protocol_g_steps
 from trainables.registry import MethodError, get_method, method_names, method_search_path
 from trainables.tasks import TASKS, Task

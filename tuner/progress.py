@@ -173,7 +173,9 @@ def report_best(
         if grid := final_grid_location(client, run_id):
             print(f"  its last sample grid: {grid}")
         if _generates(best.config):  # translate methods map images, nothing to sample
-            print(f"  sample from it: python -m trainables.sample --run {run_id} --mlflow-uri {mlflow_uri} --out best.png")
+            print(
+                f"  sample from it: python -m trainables.sample --run {run_id} --mlflow-uri {mlflow_uri} --out best.png"
+            )
     return run_id
 
 

@@ -82,8 +82,8 @@ class PatchGAN(nn.Module):
             layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2, padding=1), _norm(ndf * mult),
                        nn.LeakyReLU(0.2, True)]  # fmt: skip
         prev, mult = mult, min(2**n_layers, 8)
-        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=1, padding=1), _norm(ndf * mult), nn.LeakyReLU(0.2, True),
-                   nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]  # fmt: skip
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=1, padding=1), _norm(ndf * mult),
+                   nn.LeakyReLU(0.2, True), nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]  # fmt: skip
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,6 +98,10 @@ class Translators(nn.Module):
 
     def ba(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ab(x), ba(x)): an image through both generators, as the identity loss asks for its own domain's."""
+        return self.ab(x), self.ba(x)
 
 
 class SeparateTranslators(Translators):
@@ -136,6 +140,10 @@ class SharedTranslators(Translators):
 
     def ba(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder_a(self._encode(x))
+
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self._encode(x)  # encoded once for both decoders: where sharing saves compute, not only parameters
+        return self.decoder_b(z), self.decoder_a(z)
 
 
 class Critics(nn.Module):
