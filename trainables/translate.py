@@ -183,7 +183,8 @@ class CycleGANRun(TaskRun):
         """Rows of 8: A inputs | their B translations | their reconstructions, then the same for B → A."""
         rows = []
         for d in (outputs.ab, outputs.ba):
-            rows += [d.source[:GRID_COLUMNS], d.translated[:GRID_COLUMNS], d.reconstructed[:GRID_COLUMNS]]
+            picks = training_subset(torch.arange(len(d.source)), GRID_COLUMNS)  # spread out: test sets can be sorted
+            rows += [d.source[picks], d.translated[picks], d.reconstructed[picks]]
         channels = max(r.shape[1] for r in rows)
         return torch.cat([r.expand(-1, channels, -1, -1) for r in rows])
 
