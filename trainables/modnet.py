@@ -186,6 +186,7 @@ class ModNetRun(TaskRun):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+        opt.zero_grad(set_to_none=True)  # no stale gradient left on a network that is frozen from here on
         net.requires_grad_(self.variant != "frozen")
         self.pretrained = True
 
@@ -229,12 +230,18 @@ class ModNetRun(TaskRun):
             out = self.modify(x, t)
             out_critic = self.critic(out)
             logits = self._class_logits(out, out_critic)
-            adv, cls, l1 = logistic_generator_loss(out_critic[0], True), generator_class_loss(logits, t), (out - x).abs().mean()
+            adv, cls, l1 = (
+                logistic_generator_loss(out_critic[0], True),
+                generator_class_loss(logits, t),
+                (out - x).abs().mean(),
+            )
             loss_g = adv + w_cls * cls + w_l1 * l1
             self._step(self.opt_g, loss_g)
-            for key, value in (("loss_d", loss_d), ("loss_g", loss_g), ("g_class_loss", cls), ("g_l1", l1),
-                               ("d_real", torch.sigmoid(real_out[0]).mean()), ("d_fake", torch.sigmoid(fake_out[0]).mean()),
-                               ("g_target_acc", (logits.argmax(1) == t).float().mean())):  # fmt: skip
+            d_real, d_fake = torch.sigmoid(real_out[0]).mean(), torch.sigmoid(fake_out[0]).mean()
+            hits = (logits.argmax(1) == t).float().mean()  # against the classifier G trains with, not the scorer
+            named = {"loss_d": loss_d, "loss_g": loss_g, "g_class_loss": cls, "g_l1": l1, "d_real": d_real,
+                     "d_fake": d_fake, "g_target_acc": hits}  # fmt: skip
+            for key, value in named.items():
                 logs.setdefault(key, []).append(float(value.detach()))
         self.epoch += 1
         extra = {k: float(np.mean(v)) for k, v in logs.items() if k not in ("loss_d", "loss_g")}
