@@ -36,6 +36,7 @@ LOGGED = {
     "dragan": {"gp", "d_real"}, "fisher": {"lambda", "ipm"}, "deli_fisher": {"lambda", "sigma_mean"},
     "deligan": {"d_real", "sigma_mean"}, "dcgan_rf": {"d_real"}, "lsgan_rf": {"f_real"}, "dragan_rf": {"gp"},
     "wgan_gp_rf": {"gp"}, "san": {"hinge", "sliced_w"}, "unrolled": {"d_real"}, "improved_gan": {"d_real"},
+    "modnet": {"g_target_acc", "d_real", "target_accuracy", "nearest_is_input"},
 }  # fmt: skip
 
 

@@ -165,6 +165,10 @@ METHODS: dict[str, Method] = {
         _builtin("improved_gan", "Improved GAN: feature-matching generator loss on the critic's features",
                  "Salimans et al. 2016 (paper 004 §3.3)", FeatureMatchingObjective,
                  net_options=IMPROVED_GAN_NETS, display_name="Improved GAN"),
+        # The adversarial term is eq. 2.3/2.4 of paper 004: the non-saturating logistic loss (vanilla's functions).
+        _builtin("modnet", "ModNet: label-conditioned U-Net adds a delta image to x; GAN + class (eq. 2.5) + L1 loss",
+                 "paper 004 §2.5", VanillaObjective, objective_options=NON_SATURATING, task="modify",
+                 kinds=("image",), display_name="ModNet"),
     ]
 }  # fmt: skip
 

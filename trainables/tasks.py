@@ -102,6 +102,9 @@ TASKS: dict[str, Task] = {
     for task in [
         Task("generate", "unconditional generation: latent z → sample", ("image", "points"), False,
              "trainables.train:GANRun", "trainables.evaluate:evaluator_from_config"),
+        Task("modify", "label-conditioned modification: (image x, target label y_t) → x + delta image", ("image",),
+             True, "trainables.modnet:ModNetRun", "trainables.modnet:evaluator_from_config",
+             ("target_accuracy", "delta_l1", "nearest_is_input", "inception_score", "ddm"), "target_accuracy"),
     ]
 }  # fmt: skip
 
