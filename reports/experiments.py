@@ -167,7 +167,7 @@ def _rfgan_ring(scale: str, out_dir: Path, seed: int) -> Report:
 
 IMAGE_SCALE = {
     "smoke": {"pairs": ("dcgan",), "epochs": 1, "seeds": 2, "train_limit": 256, "width": 4, "samples": 200},
-    "cpu": {"pairs": ("dcgan", "lsgan"), "epochs": 4, "seeds": 3, "train_limit": 2000, "width": 16, "samples": 1000},
+    "cpu": {"pairs": ("dcgan", "lsgan"), "epochs": 6, "seeds": 3, "train_limit": None, "width": 16, "samples": 1000},
     "paper": {
         "pairs": ("dcgan", "lsgan", "dragan"),
         "epochs": 25,
@@ -398,8 +398,8 @@ TABLE_SCALE = {
     # smoke: the two arms of the tested claim only (each search starts Ray Tune twice: search and finals)
     "smoke": {"methods": ("fisher", "deli_fisher"), "trials": 1, "epochs": 1, "final_seeds": 2,
               "final_samples": 100, "train_limit": 128, "width": 4, "eval_samples": 100},
-    "cpu": {"methods": TABLE_METHODS, "trials": 4, "epochs": 2, "final_seeds": 3, "final_samples": 1000,
-            "train_limit": 2000, "width": 8, "eval_samples": 500},
+    "cpu": {"methods": TABLE_METHODS, "trials": 4, "epochs": 4, "final_seeds": 3, "final_samples": 1000,
+            "train_limit": None, "width": 32, "eval_samples": 500},
     "paper": {"methods": TABLE_METHODS, "trials": 64, "epochs": 25, "final_seeds": 5, "final_samples": 50000,
               "train_limit": None, "width": 64, "eval_samples": 5000},
 }  # fmt: skip

@@ -240,4 +240,4 @@ def test_sampling_a_translate_model_is_refused_clearly(tmp_path, capsys):
     run = get_task("translate").make_run(cfg, load_dataset("mnist5k-inverted"))
     torch.save(generator_file_contents(run.state_dict(), cfg), tmp_path / "generator.pt")
     assert sample_main([str(tmp_path / "generator.pt"), "--out", str(tmp_path / "x.png")]) == 2
-    assert "translate method" in capsys.readouterr().err
+    assert "is a translate model" in capsys.readouterr().err

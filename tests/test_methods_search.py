@@ -38,6 +38,7 @@ LOGGED = {
     "wgan_gp_rf": {"gp"}, "san": {"hinge", "sliced_w"}, "unrolled": {"d_real"}, "improved_gan": {"d_real"},
     "cyclegan": {"loss_cycle", "loss_identity", "cycle_l1_ba", "translation_accuracy_mean"},
     "cyclegan_shared": {"loss_cycle", "loss_identity", "cycle_l1_ba", "translation_accuracy_mean"},
+    "modnet": {"g_target_acc", "d_real", "target_accuracy", "nearest_is_input"},
 }  # fmt: skip
 
 

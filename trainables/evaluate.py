@@ -37,6 +37,7 @@ from trainables.metrics import (
     ring_coverage,
     translation_accuracy,
 )
+from trainables.metrics.modify import delta_l1, nearest_is_input, target_accuracy
 from trainables.tasks import TaskEvaluator, get_task
 
 DEFAULT_METRICS = ("inception_score", "ddm")  # image datasets
@@ -149,14 +150,14 @@ BOTH = ("generate", "translate")  # image metrics that also score translations, 
     {"inception_score": ("max", 1.0), "inception_score_std": (None, 0.0)},
     "embeddings",
     labels={"inception_score": "IS", "inception_score_std": "IS s.d."},
-    tasks=BOTH,
+    tasks=(*BOTH, "modify"),
 )
 def _inception_score(ctx: EvalContext, n: int) -> dict[str, float]:
     mean, std = inception_score(ctx.embedded(n).logits, splits=10)
     return {"inception_score": mean, "inception_score_std": std}
 
 
-@metric("ddm", {"ddm": ("min", INF)}, "embeddings", labels={"ddm": "DDM"}, tasks=BOTH)
+@metric("ddm", {"ddm": ("min", INF)}, "embeddings", labels={"ddm": "DDM"}, tasks=(*BOTH, "modify"))
 def _ddm(ctx: EvalContext, n: int) -> dict[str, float]:
     return {"ddm": ddm(ctx.reference("test").logits, ctx.embedded(n).logits)}
 
@@ -279,6 +280,39 @@ def _cycle_l1(ctx: EvalContext, n: int) -> dict[str, float]:
 def _translation_accuracy(ctx: EvalContext, n: int) -> dict[str, float]:
     # The mean over both directions is added by the translate evaluator, which sees both.
     return {"translation_accuracy": translation_accuracy(ctx.target_logits(n), ctx.labels[:n])}
+
+
+@dataclass
+class ModifyContext(EvalContext):
+    """The ``modify`` task's context: ``samples`` are the modified images; these are what they were made from."""
+
+    inputs: torch.Tensor | None = None  # the images each output was conditioned on
+    targets: torch.Tensor | None = None  # the target label y_t of each output
+    input_index: torch.Tensor | None = None  # each input's row in train_reference()
+    train_reference: Callable[[], torch.Tensor] | None = None  # training images the nearest neighbours come from
+
+
+NEAREST_MAX = 500  # outputs the memorisation test checks: each is compared with every reference training image
+
+
+@metric("target_accuracy", {"target_accuracy": ("max", 0.0)}, "embeddings", labels={"target_accuracy": "target acc."},
+        tasks=("modify",))  # fmt: skip
+def _target_accuracy(ctx: ModifyContext, n: int) -> dict[str, float]:
+    # The scoring classifier (the extractor), never the network the generator trained against.
+    return {"target_accuracy": target_accuracy(ctx.embedded(n).logits, ctx.targets[:n])}
+
+
+# No direction: a smaller change is not better in itself (no change at all fails every target label).
+@metric("delta_l1", {"delta_l1": (None, None)}, "images", labels={"delta_l1": "|Δ|"}, tasks=("modify",))
+def _delta_l1(ctx: ModifyContext, n: int) -> dict[str, float]:
+    return {"delta_l1": delta_l1(ctx.generated(n), ctx.inputs[:n])}
+
+
+@metric("nearest_is_input", {"nearest_is_input": ("max", 0.0)}, "images", labels={"nearest_is_input": "NN = input"},
+        tasks=("modify",))  # fmt: skip
+def _nearest_is_input(ctx: ModifyContext, n: int) -> dict[str, float]:
+    n = min(n, NEAREST_MAX)
+    return {"nearest_is_input": nearest_is_input(ctx.generated(n), ctx.train_reference(), ctx.input_index[:n])}
 
 
 # Every result key a metric emits → the selectable metric that emits it (so --metrics precision works).

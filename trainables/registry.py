@@ -173,6 +173,10 @@ METHODS: dict[str, Method] = {
         _builtin("cyclegan_shared", "CycleGAN whose two generators share one encoder (a decoder per domain)",
                  "paper 001 §6.1", CycleGANObjective, task="translate", kinds=("pair",), dataset="mnist5k-digits",
                  net_options={"shared_encoder": True}, display_name="CycleGAN (shared encoder)"),
+        # The adversarial term is eq. 2.3/2.4 of paper 004: the non-saturating logistic loss (vanilla's functions).
+        _builtin("modnet", "ModNet: label-conditioned U-Net adds a delta image to x; GAN + class (eq. 2.5) + L1 loss",
+                 "paper 004 §2.5", VanillaObjective, objective_options=NON_SATURATING, task="modify",
+                 kinds=("image",), display_name="ModNet"),
     ]
 }  # fmt: skip
 

@@ -22,7 +22,8 @@ def generator_file_contents(state: dict, config: dict | None) -> dict:
     """What ``generator.pt`` holds, from a full training checkpoint and the trial config."""
     weights = state.get("ema") or state  # an EMA run's samples (and scores) come from the averaged weights
     plain = {k: v for k, v in (config or {}).items() if isinstance(v, str | int | float | bool) or v is None}
-    prior = weights.get("prior", {})  # translate runs have no latent prior
+    # A modify/translate run has no latent prior: its generator maps images, and the file keeps its weights alone.
+    prior = weights.get("prior", {})
     return {"epoch": state["epoch"], "generator": weights["generator"], "prior": prior, "config": plain}
 
 
@@ -53,8 +54,8 @@ def load_generator(path: str | Path, device: str = "cpu") -> TrainedGenerator:
     cfg = {**DEFAULTS, **saved["config"]}
     method = get_method(cfg["method"])
     if method.task != "generate":
-        raise ValueError(f"{cfg['method']} is a {method.task} method: its generators map images to images, "
-                         "there is nothing to sample from noise (its epoch grids show its translations)")  # fmt: skip
+        raise ValueError(f"{cfg['method']} is a {method.task} model: it changes given images, it does not sample "
+                         "from noise")  # fmt: skip
     opts = net_options(cfg)
     _, builder = base_builder(dataset_info(cfg["dataset"]), opts)
     generator = builder(dataset_info(cfg["dataset"]), opts)[0]  # the generator needs no data, only its shape

@@ -105,6 +105,9 @@ TASKS: dict[str, Task] = {
         Task("translate", "unpaired translation between two image domains: A → B and B → A", ("pair",), False,
              "trainables.translate:CycleGANRun", "trainables.translate:evaluator_from_config",
              ("cycle_l1", "translation_accuracy", "inception_score", "ddm"), "translation_accuracy_mean"),
+        Task("modify", "label-conditioned modification: (image x, target label y_t) → x + delta image", ("image",),
+             True, "trainables.modnet:ModNetRun", "trainables.modnet:evaluator_from_config",
+             ("target_accuracy", "delta_l1", "nearest_is_input", "inception_score", "ddm"), "target_accuracy"),
     ]
 }  # fmt: skip
 
