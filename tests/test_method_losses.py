@@ -24,7 +24,7 @@ def _flat(module: torch.nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().flatten().clone() for p in module.parameters() if p.requires_grad])
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("method", sorted(m for m in METHODS if METHODS[m].task == "generate"))
 def test_one_epoch_trains_both_networks_reproducibly(method):
     run = _run(method)
     critic, generator = _flat(run.critic), _flat(run.generator)

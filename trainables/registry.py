@@ -175,7 +175,7 @@ METHODS: dict[str, Method] = {
                  net_options={"shared_encoder": True}, display_name="CycleGAN (shared encoder)"),
         # The adversarial term is eq. 2.3/2.4 of paper 004: the non-saturating logistic loss (vanilla's functions).
         _builtin("modnet", "ModNet: label-conditioned U-Net adds a delta image to x; GAN + class (eq. 2.5) + L1 loss",
-                 "paper 004 §2.5", VanillaObjective, objective_options=NON_SATURATING, task="modify",
+                 "paper 004 §2.5", VanillaObjective, objective_options={**NON_SATURATING, "n_critic": 1}, task="modify",
                  kinds=("image",), display_name="ModNet"),
     ]
 }  # fmt: skip

@@ -186,10 +186,13 @@ def validate(args: argparse.Namespace) -> None:
     if getattr(args, "resume", False):  # the stored search's arguments replace the command line's
         from tuner.resume import ResumeError, apply_stored_args
 
+        defaults = build_parser().parse_args([args.method])
+        apply_dataset_default(defaults)  # the method's default dataset was not given, so it is no conflict
         try:
-            apply_stored_args(args, build_parser().parse_args([args.method]), storage_path(args.storage))
+            apply_stored_args(args, defaults, storage_path(args.storage))
         except ResumeError as e:
             raise UsageError(str(e)) from e
+        apply_dataset_default(args)  # a stored search that left the dataset to its default
     _check(args.dataset in dataset_names(), f"unknown dataset {args.dataset!r}; valid: {', '.join(dataset_names())}")
     for flag, value, low in [
         ("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--concurrency", args.concurrency, 1),
