@@ -247,8 +247,10 @@ def list_methods(module: str | None = None) -> int:
             f'error: module {module} defines no trainables.registry.Method; see README "Your own GAN"', file=sys.stderr
         )
         return 2
-    for name, m in (methods or {n: get_method(n) for n in method_names()}).items():
-        print(f"{name:14s} {m.description}  [{m.paper}]")
+    listed = methods or {n: get_method(n) for n in method_names()}
+    width = max(map(len, listed))
+    for name, m in listed.items():
+        print(f"{name:{width}s}  {m.description}  [{m.paper}]")
     return 0
 
 
