@@ -67,7 +67,7 @@ def bare_epochs(config: dict, epochs: int, threads: int, device: str = "cpu") ->
         t2 = time.perf_counter()
         with tempfile.TemporaryDirectory() as d:
             torch.save(run.state_dict(), Path(d) / STATE_FILE)
-            save_sample_grid(samples, Path(d) / SAMPLES_FILE)
+            save_sample_grid(run.grid(samples), Path(d) / SAMPLES_FILE)
         t3 = time.perf_counter()
         times.train.append(t1 - t0)
         times.metrics.append(t2 - t1)

@@ -19,8 +19,9 @@ import time
 import torch
 
 from trainables.nets.cyclegan import build_translators, parameter_count
+from trainables.objectives.base import Batch
 from trainables.objectives.cyclegan import CycleGANObjective, ImagePool
-from trainables.train import _optimizer
+from trainables.run_base import make_optimizer as _optimizer
 
 
 class Arm:
@@ -39,14 +40,14 @@ class Arm:
         g, d, obj = self.g, self.d, self.obj
         (fake_b, f_a), (g_b, fake_a) = g.both(a), g.both(b)
         d.requires_grad_(False)
-        loss = (obj.generator_loss(d.d_b, fake_b, b)[0] + obj.generator_loss(d.d_a, fake_a, a)[0]
+        loss = (obj.generator_loss(d.d_b, Batch(b, fake_b))[0] + obj.generator_loss(d.d_a, Batch(a, fake_a))[0]
                 + obj.cycle_loss(a, g.ba(fake_b), b, g.ab(fake_a)) + obj.identity_loss(a, f_a, b, g_b))  # fmt: skip
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         d.requires_grad_(True)
-        loss_d = (obj.critic_loss(d.d_b, b, self.pools[1].query(fake_b.detach()))[0]
-                  + obj.critic_loss(d.d_a, a, self.pools[0].query(fake_a.detach()))[0])  # fmt: skip
+        loss_d = (obj.critic_loss(d.d_b, Batch(b, self.pools[1].query(fake_b.detach())))[0]
+                  + obj.critic_loss(d.d_a, Batch(a, self.pools[0].query(fake_a.detach())))[0])  # fmt: skip
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()

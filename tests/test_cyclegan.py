@@ -14,6 +14,7 @@ from tests.conftest import search_args
 from trainables.data import DataError, load_dataset
 from trainables.evaluate import metric_direction, metric_label
 from trainables.nets.cyclegan import SharedTranslators, build_translators, parameter_count
+from trainables.objectives.base import Batch
 from trainables.objectives.cyclegan import CycleGANObjective, ImagePool
 from trainables.pair_data import pair_at
 from trainables.tasks import get_task
@@ -45,9 +46,9 @@ def test_adversarial_losses_are_the_references_lsgan():
     critic = torch.nn.Identity()  # D(x) = x: the losses are plain functions of the scores
     real, fake = torch.tensor([0.5, 1.0]), torch.tensor([0.0, 2.0])
     # critic: ½·mean((D(real) − 1)²) + ½·mean(D(fake)²) = ½·(0.25 + 0)/2 + ½·(0 + 4)/2
-    assert obj.critic_loss(critic, real, fake)[0].item() == pytest.approx(0.0625 + 1.0)
+    assert obj.critic_loss(critic, Batch(real, fake))[0].item() == pytest.approx(0.0625 + 1.0)
     # generator: mean((D(fake) − 1)²), not halved = (1 + 1)/2
-    assert obj.generator_loss(critic, fake, real)[0].item() == pytest.approx(1.0)
+    assert obj.generator_loss(critic, Batch(real, fake))[0].item() == pytest.approx(1.0)
     assert obj.n_critic == 1
 
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from trainables.latents import MixtureOfGaussiansPrior
+from trainables.objectives.base import Batch
 from trainables.objectives.fisher import FisherObjective
 
 
@@ -28,7 +29,7 @@ def test_critic_loss_matches_hand_computation():
     # objective = 2 + 0.3·(−0.5) − (0.1/2)·0.25 = 1.8375; the critic minimises its negative.
     obj = FisherObjective(rho=0.1, lambda_init=0.3, n_critic=2)
     critic = identity_critic()
-    loss, info = obj.critic_loss(critic, REAL, FAKE)
+    loss, info = obj.critic_loss(critic, Batch(REAL, FAKE))
     assert loss.item() == pytest.approx(-1.8375)
     assert info["ipm"] == pytest.approx(2.0)
     assert info["constraint"] == pytest.approx(-0.5)
@@ -40,7 +41,7 @@ def test_critic_loss_matches_hand_computation():
 def test_lambda_update_is_gradient_descent_with_step_rho():
     # Algorithm 1: λ ← λ − ρ ∂V/∂λ = λ − ρ(1 − Ω) = 0.3 − 0.1·(−0.5) = 0.35
     obj = FisherObjective(rho=0.1, lambda_init=0.3, n_critic=2)
-    obj.critic_loss(identity_critic(), REAL, FAKE)
+    obj.critic_loss(identity_critic(), Batch(REAL, FAKE))
     obj.after_critic_step(None)
     assert obj.lam == pytest.approx(0.35)
     assert obj.state_dict() == {"lambda": pytest.approx(0.35)}
@@ -58,14 +59,15 @@ def test_lambda_update_matches_reference_autograd_form():
     expected = lam0 + rho * lam.grad.item()
 
     obj = FisherObjective(rho=rho, lambda_init=lam0, n_critic=2)
-    loss, _ = obj.critic_loss(identity_critic(0.8), REAL, FAKE)
+    loss, _ = obj.critic_loss(identity_critic(0.8), Batch(REAL, FAKE))
     obj.after_critic_step(None)
     assert loss.item() == pytest.approx(loss_ref.item())
     assert obj.lam == pytest.approx(expected)
 
 
 def test_generator_loss_is_negative_critic_mean():
-    loss, _ = FisherObjective(rho=1e-6, lambda_init=0.0, n_critic=2).generator_loss(identity_critic(), FAKE, REAL)
+    obj = FisherObjective(rho=1e-6, lambda_init=0.0, n_critic=2)
+    loss, _ = obj.generator_loss(identity_critic(), Batch(REAL, FAKE))
     assert loss.item() == pytest.approx(0.5)
 
 

@@ -39,6 +39,8 @@ LOGGED = {
     "cyclegan": {"loss_cycle", "loss_identity", "cycle_l1_ba", "translation_accuracy_mean"},
     "cyclegan_shared": {"loss_cycle", "loss_identity", "cycle_l1_ba", "translation_accuracy_mean"},
     "modnet": {"g_target_acc", "d_real", "target_accuracy", "nearest_is_input"},
+    "cgan": {"d_real", "class_accuracy", "intra_fid"}, "acgan": {"d_class_real", "d_class_fake", "class_accuracy"},
+    "cgan_projection": {"margin", "class_accuracy", "intra_fid"},
 }  # fmt: skip
 
 

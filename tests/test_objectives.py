@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from trainables.nets import Critic
+from trainables.objectives.base import Batch
 from trainables.objectives.dragan import DRAGANObjective
 from trainables.objectives.feature_matching import FeatureMatchingObjective
 from trainables.objectives.hinge import HingeObjective
@@ -67,7 +68,7 @@ class Quadratic(nn.Module):
 
 def test_vanilla_critic_loss_is_cross_entropy_of_logits():
     # f_real = (1, 2), f_fake = (0, −1): −log σ(f_r) = softplus(−f_r), −log(1 − σ(f_f)) = softplus(f_f)
-    loss, info = VanillaObjective(non_saturating=True, n_critic=1).critic_loss(LinearCritic([1.0]), REAL, FAKE)
+    loss, info = VanillaObjective(non_saturating=True, n_critic=1).critic_loss(LinearCritic([1.0]), Batch(REAL, FAKE))
     expected = (sp(-1) + sp(-2)) / 2 + (sp(0) + sp(-1)) / 2
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     assert info["d_real"] == pytest.approx((sigmoid(1) + sigmoid(2)) / 2, rel=1e-6)
@@ -77,9 +78,9 @@ def test_minimax_saturates_where_non_saturating_does_not():
     """A critic confident that x̃ is fake (f = −6): log(1 − D) gives G almost no gradient, −log D does."""
     critic = LinearCritic([1.0])
     fake = torch.tensor([[-6.0]], requires_grad=True)
-    ns, _ = VanillaObjective(non_saturating=True, n_critic=1).generator_loss(critic, fake, REAL)
+    ns, _ = VanillaObjective(non_saturating=True, n_critic=1).generator_loss(critic, Batch(REAL, fake))
     (g_ns,) = torch.autograd.grad(ns, fake)
-    mm, _ = VanillaObjective(non_saturating=False, n_critic=1).generator_loss(critic, fake, REAL)
+    mm, _ = VanillaObjective(non_saturating=False, n_critic=1).generator_loss(critic, Batch(REAL, fake))
     (g_mm,) = torch.autograd.grad(mm, fake)
     assert ns.item() == pytest.approx(sp(6), rel=1e-6)  # −log σ(−6)
     assert mm.item() == pytest.approx(-sp(-6), rel=1e-6)  # log(1 − σ(−6))
@@ -93,7 +94,7 @@ def test_minimax_saturates_where_non_saturating_does_not():
 def test_wgan_critic_loss_and_weight_clipping():
     critic = LinearCritic([0.5])
     obj = WGANObjective(clip=0.01, n_critic=5)
-    loss, info = obj.critic_loss(critic, REAL, FAKE)
+    loss, info = obj.critic_loss(critic, Batch(REAL, FAKE))
     # f_r = (0.5, 1), f_f = (0, −0.5): E_Q f − E_P f = −0.25 − 0.75
     assert loss.item() == pytest.approx(-1.0)
     assert info["wasserstein"] == pytest.approx(1.0)
@@ -104,7 +105,7 @@ def test_wgan_critic_loss_and_weight_clipping():
     assert critic.head.weight.item() == pytest.approx(0.01)
     assert critic.head.bias.item() == pytest.approx(-0.01)
     assert critic.body.weight.item() == 1.0
-    g_loss, _ = obj.generator_loss(critic, FAKE, REAL)
+    g_loss, _ = obj.generator_loss(critic, Batch(REAL, FAKE))
     assert g_loss.item() == pytest.approx(-(0.01 * -0.5 - 0.01))
 
 
@@ -112,7 +113,7 @@ def test_wgan_gp_penalty_of_a_linear_critic_is_closed_form():
     # f(x) = ⟨(3, 4), x⟩: ‖∇f‖ = 5 at every interpolate → penalty (5 − 1)² = 16, whatever α is.
     critic = LinearCritic([3.0, 4.0])
     real, fake = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 0.0], [1.0, 1.0]])
-    loss, info = WGANGPObjective(gp_weight=10.0, n_critic=5).critic_loss(critic, real, fake)
+    loss, info = WGANGPObjective(gp_weight=10.0, n_critic=5).critic_loss(critic, Batch(real, fake))
     w_loss = (0 + 7) / 2 - (3 + 4) / 2
     assert info["gp"] == pytest.approx(16.0, rel=1e-6)
     assert loss.item() == pytest.approx(w_loss + 10 * 16.0, rel=1e-6)
@@ -127,7 +128,7 @@ def test_wgan_gp_penalty_at_random_interpolates_and_its_critic_gradient():
     norms = a * x_hat.norm(dim=1)  # ∇ₓ (a/2 ‖x‖²) = a x
     critic = Quadratic(a)
     torch.manual_seed(7)
-    loss, info = WGANGPObjective(gp_weight=2.0, n_critic=5).critic_loss(critic, real, fake)
+    loss, info = WGANGPObjective(gp_weight=2.0, n_critic=5).critic_loss(critic, Batch(real, fake))
     expected_gp = ((norms - 1) ** 2).mean().item()
     w_loss = 0.5 * a * (fake.pow(2).sum(1).mean() - real.pow(2).sum(1).mean()).item()
     assert info["gp"] == pytest.approx(expected_gp, rel=1e-5)
@@ -148,17 +149,17 @@ def test_interpolates_lie_on_the_segment_per_sample():
 
 def test_hinge_losses():
     critic = LinearCritic([0.5])  # f_r = (0.5, 1), f_f = (0, −0.5)
-    loss, _ = HingeObjective(n_critic=1).critic_loss(critic, REAL, FAKE)
+    loss, _ = HingeObjective(n_critic=1).critic_loss(critic, Batch(REAL, FAKE))
     assert loss.item() == pytest.approx((0.5 + 0) / 2 + (1 + 0.5) / 2)
-    g_loss, _ = HingeObjective(n_critic=1).generator_loss(critic, FAKE, REAL)
+    g_loss, _ = HingeObjective(n_critic=1).generator_loss(critic, Batch(REAL, FAKE))
     assert g_loss.item() == pytest.approx(0.25)
 
 
 def test_lsgan_losses_with_0_1_coding():
     critic = LinearCritic([1.0])  # f_r = (1, 2), f_f = (0, −1)
-    loss, _ = LSGANObjective(n_critic=1).critic_loss(critic, REAL, FAKE)
+    loss, _ = LSGANObjective(n_critic=1).critic_loss(critic, Batch(REAL, FAKE))
     assert loss.item() == pytest.approx(0.5 * (0 + 1) / 2 + 0.5 * (0 + 1) / 2)
-    g_loss, _ = LSGANObjective(n_critic=1).generator_loss(critic, FAKE, REAL)
+    g_loss, _ = LSGANObjective(n_critic=1).generator_loss(critic, Batch(REAL, FAKE))
     assert g_loss.item() == pytest.approx(0.5 * (1 + 4) / 2)
 
 
@@ -187,7 +188,7 @@ def test_dragan_loss_is_logistic_loss_plus_penalty_near_real_data():
     logistic = sum(sp(-v) for v in f_r.tolist()) / 2 + sum(sp(v) for v in f_f.tolist()) / 2
     gp = ((a * x_hat.norm(dim=1) - 1) ** 2).mean().item()
     torch.manual_seed(3)
-    loss, info = DRAGANObjective(gp_weight=10.0, n_critic=1).critic_loss(Quadratic(a), real, fake)
+    loss, info = DRAGANObjective(gp_weight=10.0, n_critic=1).critic_loss(Quadratic(a), Batch(real, fake))
     assert info["gp"] == pytest.approx(gp, rel=1e-5)
     assert loss.item() == pytest.approx(logistic + 10 * gp, rel=1e-5)
 
@@ -201,7 +202,7 @@ SAN_FAKE = torch.tensor([[0.5, 0.0], [-1.0, 0.0]])
 def test_san_loss_value():
     # w = (3, 4) = 5·(0.6, 0.8), b = 0.5: f_r = (0.8, 4.5), f_f = (2.0, −2.5)
     # hinge: mean(0.2, 0) + mean(3, 0) = 1.6; direction: 5·ω·(E_Q h − E_P h) = 5·ω·(−0.3, −0.5) = −2.9
-    loss, info = SANObjective(n_critic=1).critic_loss(LinearCritic([3.0, 4.0], b=0.5), SAN_REAL, SAN_FAKE)
+    loss, info = SANObjective(n_critic=1).critic_loss(LinearCritic([3.0, 4.0], b=0.5), Batch(SAN_REAL, SAN_FAKE))
     assert info["hinge"] == pytest.approx(1.6, rel=1e-6)
     assert info["sliced_w"] == pytest.approx(2.9, rel=1e-6)
     assert loss.item() == pytest.approx(1.6 - 2.9, rel=1e-6)
@@ -237,10 +238,10 @@ def test_san_detaches_route_each_term_to_its_own_parameters():
 
 def test_san_full_loss_gradient_is_the_sum_of_both_paths():
     critic = LinearCritic([3.0, 4.0], b=0.5)
-    loss, _ = SANObjective(n_critic=1).critic_loss(critic, SAN_REAL, SAN_FAKE)
+    loss, _ = SANObjective(n_critic=1).critic_loss(critic, Batch(SAN_REAL, SAN_FAKE))
     loss.backward()
     assert torch.allclose(critic.head.weight.grad, torch.tensor([[0.072 + 0.048, 0.096 - 0.036]]), atol=1e-6)
-    g_loss, _ = SANObjective(n_critic=1).generator_loss(critic, SAN_FAKE, SAN_REAL)
+    g_loss, _ = SANObjective(n_critic=1).generator_loss(critic, Batch(SAN_REAL, SAN_FAKE))
     assert g_loss.item() == pytest.approx(-(2.0 - 2.5) / 2)  # G maximises the plain score ⟨w, h⟩ + b
 
 
@@ -251,7 +252,7 @@ def test_feature_matching_loss_and_its_gradients():
     critic = LinearCritic([1.0, 1.0])  # identity features
     real = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)  # mean (2, 3)
     fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # mean (1, 1)
-    loss, _ = FeatureMatchingObjective(n_critic=1).generator_loss(critic, fake, real)
+    loss, _ = FeatureMatchingObjective(n_critic=1).generator_loss(critic, Batch(real, fake))
     assert loss.item() == pytest.approx(1.0 + 4.0)
     loss.backward()
     # d/dx̃_i ‖m_r − m_f‖² = −(2/n)(m_r − m_f) = −(1, 2); the real statistics are a fixed target.
@@ -269,7 +270,7 @@ def test_one_unrolled_sgd_step_matches_the_hand_derivation():
     obj = UnrolledObjective(unroll_steps=1, non_saturating=True)
     obj.bind(critic, torch.optim.SGD(critic.parameters(), lr=eta))
     fake = torch.tensor([[x]], requires_grad=True)
-    loss, _ = obj.generator_loss(critic, fake, torch.tensor([[r]]))
+    loss, _ = obj.generator_loss(critic, Batch(torch.tensor([[r]]), fake))
     loss.backward()
 
     # L_D = softplus(−(w r + b)) + softplus(w x + b); the body weight (identity, v = 1) also steps.
@@ -299,7 +300,7 @@ def test_unrolled_adam_replays_the_critics_optimiser_without_changing_it():
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
     for _ in range(2):  # give Adam some moment estimates to continue from
         opt.zero_grad()
-        obj.critic_loss(critic, real, fake)[0].backward()
+        obj.critic_loss(critic, Batch(real, fake))[0].backward()
         opt.step()
     opt.zero_grad(set_to_none=True)
     before = copy.deepcopy(critic.state_dict())
@@ -311,14 +312,14 @@ def test_unrolled_adam_replays_the_critics_optimiser_without_changing_it():
     twin_opt.load_state_dict(copy.deepcopy(opt.state_dict()))  # load_state_dict shares the tensors
     for _ in range(3):
         twin_opt.zero_grad()
-        obj.critic_loss(twin, real, fake)[0].backward()
+        obj.critic_loss(twin, Batch(real, fake))[0].backward()
         twin_opt.step()
 
     fake_g = fake.clone().requires_grad_(True)
-    params, _ = obj.unrolled_parameters(critic, real, fake_g)
+    params, _ = obj.unrolled_parameters(critic, Batch(real, fake_g))
     for name, p in twin.named_parameters():
         assert torch.allclose(params[name], p, atol=1e-6), name
-    loss, _ = obj.generator_loss(critic, fake_g, real)
+    loss, _ = obj.generator_loss(critic, Batch(real, fake_g))
     loss.backward()
     assert fake_g.grad is not None and torch.isfinite(fake_g.grad).all() and fake_g.grad.abs().sum() > 0
     # The real critic, its batch-norm statistics, its .grad and its optimiser state are untouched.
@@ -339,7 +340,7 @@ def test_unrolling_changes_the_generator_gradient():
         obj = UnrolledObjective(unroll_steps=k, non_saturating=True)
         obj.bind(critic, torch.optim.SGD(critic.parameters(), lr=0.5))
         x = fake.clone().requires_grad_(True)
-        obj.generator_loss(critic, x, real)[0].backward()
+        obj.generator_loss(critic, Batch(real, x))[0].backward()
         grads.append(x.grad.item())
     assert grads[0] == pytest.approx(-sigmoid(-(0.7 * 0.4 - 0.2)) * 0.7, rel=1e-6)
     assert abs(grads[1] - grads[0]) > 1e-3

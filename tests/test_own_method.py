@@ -99,8 +99,8 @@ def test_a_method_with_an_incomplete_objective_fails_where_it_is_defined(own_pac
     from trainables.objectives.base import Objective
 
     class CriticOnly(Objective):
-        def critic_loss(self, critic, real, fake):
-            return critic(real).mean(), {}
+        def critic_loss(self, critic, batch):
+            return critic(batch.real).mean(), {}
 
     with pytest.raises(TypeError, match="CriticOnly.*generator_loss"):
         CriticOnly()

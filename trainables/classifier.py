@@ -133,3 +133,28 @@ def load_classifier(
     model.load_state_dict(blob["state_dict"])
     model.eval()
     return model, float(blob["accuracy"])
+
+
+CAS_STEPS, CAS_BATCH, CAS_SEED = 100, 64, 2019  # the Classification Accuracy Score's classifier budget
+
+
+def fit_on_samples(
+    x: torch.Tensor, y: torch.Tensor, num_classes: int, steps: int = CAS_STEPS, batch: int = CAS_BATCH
+) -> SmallCNN:
+    """A fresh SmallCNN trained on (x, y) alone for ``steps`` Adam(1e-3) steps, on its own seeded stream: the
+    classifier of the Classification Accuracy Score (Ravuri & Vinyals 2019), trained on generated samples.
+    The same architecture and recipe as the scoring classifier, without its augmentation, at a fixed budget so
+    scores of different generators compare."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(CAS_SEED)
+        g = torch.Generator().manual_seed(CAS_SEED)
+        model = SmallCNN(x.shape[1], num_classes)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.train()
+        for _ in range(steps):
+            idx = torch.randint(0, len(x), (min(batch, len(x)),), generator=g)
+            loss = nn.functional.cross_entropy(model(as_float(x[idx])), y[idx].long())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()

@@ -32,31 +32,19 @@ import torch
 import torch.nn.functional as F
 
 from trainables.data import Dataset, as_float
-from trainables.evaluate import METRICS, Evaluator, ModifyContext, check_metrics, resolve_metrics
+from trainables.evaluate import METRICS, Evaluator, ModifyContext, Schedule, resolve_metrics
 from trainables.features import build_extractor, feature_path
 from trainables.nets.unet import ConvCritic, UNetModifier
 from trainables.objectives.vanilla import logistic_critic_loss, logistic_generator_loss
-from trainables.tasks import TaskRun, get_task
-from trainables.train import EpochStats, _optimizer, rng_state, seed_everything, set_rng_state, training_subset
+from trainables.run_base import RunBase
+from trainables.tasks import get_task
+from trainables.train import EpochStats, rng_state, set_rng_state, training_subset
 
 OUTPUT_MODES = ("clip", "renormalise")
 VARIANTS = ("critic", "classifier", "frozen")
 REFERENCE_MAX = 10_000  # training images the scored inputs and their nearest neighbours come from
 PRETRAIN_SEED = 4321  # the separate classifier's pre-training stream (the scoring classifier uses another seed)
-DEFAULTS: dict = {
-    "batch_size": 64,
-    "width": 32,
-    "lr": 2e-4,
-    "beta1": 0.5,
-    "beta2": 0.999,
-    "cls_weight": 1.0,
-    "l1_weight": 0.0,
-    "output_mode": "clip",
-    "variant": "critic",
-    "classify_fakes": False,
-    "pretrain_epochs": 2,
-    "seed": 0,
-}
+PRETRAIN_EPOCHS = 2  # the separate classifier's pre-training, when the config does not set pretrain_epochs
 
 
 # -- the losses -----------------------------------------------------------------------------------
@@ -141,33 +129,32 @@ class ModifyOutputs:
 # -- training -------------------------------------------------------------------------------------
 
 
-class ModNetRun(TaskRun):
+class ModNetRun(RunBase):
     """One ModNet training run: an epoch is one pass over the (limited) training set, one G step per critic step."""
 
     def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
-        self.config = cfg = {**DEFAULTS, **config}
+        super().__init__({"pretrain_epochs": PRETRAIN_EPOCHS, **config}, device)  # seeds every stream
+        cfg = self.config
         if data.train_y is None or data.info.num_classes < 2:
             raise ValueError(f"modnet conditions on class labels; dataset {data.info.name} has none")
         if cfg["output_mode"] not in OUTPUT_MODES or cfg["variant"] not in VARIANTS:
             raise ValueError(f"output_mode ∈ {OUTPUT_MODES}, variant ∈ {VARIANTS} (got {cfg['output_mode']!r}, "
                              f"{cfg['variant']!r})")  # fmt: skip
-        self.data, self.device = data, torch.device(device)
+        self.data = data
         self.num_classes = k = data.info.num_classes
         self.variant, self.mode = cfg["variant"], cfg["output_mode"]
-        seed_everything(int(cfg["seed"]))
-        channels, width = data.info.shape[0], int(cfg["width"])
+        channels, width = data.info.shape[0], self.trial.width
         self.generator = UNetModifier(channels, k, width).to(self.device)
         self.critic = ConvCritic(channels, k, width).to(self.device)
         self.classifier = None if self.variant == "critic" else ConvCritic(channels, k, width, False).to(self.device)
-        betas = (float(cfg["beta1"]), float(cfg["beta2"]))
-        self.opt_g = _optimizer("adam", self.generator.parameters(), float(cfg["lr"]), betas)
-        self.opt_d = _optimizer("adam", self.critic.parameters(), float(cfg["lr"]), betas)
+        self.opt_g = self.add_optimizer("opt_g", self.generator.parameters(), self.trial.lr_g)
+        self.opt_d = self.add_optimizer("opt_d", self.critic.parameters(), self.trial.lr_d)
         self.opt_c = None
         if self.variant == "classifier":
-            self.opt_c = _optimizer("adam", self.classifier.parameters(), float(cfg["lr"]), betas)
+            self.opt_c = self.add_optimizer("opt_c", self.classifier.parameters(), self.trial.lr_d)
         if self.variant == "frozen":
             self.classifier.requires_grad_(False)  # no optimiser either: its weights cannot change
-        limit = cfg.get("train_limit")
+        limit = self.trial.train_limit
         self.train_x = training_subset(data.train_x, limit).to(self.device)
         self.train_y = training_subset(data.train_y, limit).to(self.device)
         self.pretrained = self.classifier is None or int(cfg["pretrain_epochs"]) == 0
@@ -310,10 +297,7 @@ class ModNetRun(TaskRun):
         if self.opt_c is not None:
             self.opt_c.load_state_dict(state["opt_c"])
         set_rng_state(state["rng"])
-        cfg = self.config  # population-based training may have changed them on a copied checkpoint
-        for opt in (self.opt_g, self.opt_d, self.opt_c):
-            for group in opt.param_groups if opt is not None else []:
-                group["lr"], group["betas"] = float(cfg["lr"]), (float(cfg["beta1"]), float(cfg["beta2"]))
+        self.apply_optimizer_hyperparameters()  # this trial's rates, not the (possibly copied) checkpoint's
 
     def sampling_state(self) -> dict:
         return {"generator": self.generator.state_dict()}
@@ -325,11 +309,10 @@ class ModNetRun(TaskRun):
 class ModifyEvaluator(Evaluator):
     """The selected ``modify`` metrics on a run's ``ModifyOutputs``; IS and DDM score the modified images."""
 
-    def __init__(self, data: Dataset, embedder, metrics=None, *, samples: dict[str, int] | None = None):
-        name = data.info.name
-        super().__init__(data, embedder, ("ddm",), samples=None)  # the generic set-up; metrics chosen below
-        self.metrics = tuple(check_metrics(metrics or get_task("modify").default_metrics, name, "modify"))
-        self.samples = {resolve_metrics([k])[0]: int(v) for k, v in (samples or {}).items()}
+    def __init__(self, data: Dataset, embedder, metrics=None, *, samples: dict[str, int] | None = None,
+                 every: dict[str, int] | None = None):  # fmt: skip
+        chosen = metrics or get_task("modify").default_metrics
+        super().__init__(data, embedder, chosen, samples=samples, every=every, task="modify")
         self._train_reference: torch.Tensor | None = None
 
     def train_reference(self) -> torch.Tensor:
@@ -339,10 +322,11 @@ class ModifyEvaluator(Evaluator):
 
     def __call__(self, outputs: ModifyOutputs, epoch: int | None = None, final: bool = False) -> dict[str, float]:
         due = self.due(epoch, final)
-        counts = {m: min(self.samples.get(m, len(outputs)), len(outputs)) for m in due}
-        n_embed = max((counts[m] for m in due if m in ("inception_score", "ddm", "target_accuracy")), default=0)
-        ctx = ModifyContext(self.data, outputs.outputs, self.extractor, self.reference, self.real_x, n_embed,
-                            inputs=outputs.inputs, targets=outputs.targets, input_index=outputs.input_index,
+        counts = self.schedule.counts(due, len(outputs))
+        # The scored classes are the targets; the extractor is the dataset's classifier (evaluator_from_config).
+        ctx = ModifyContext(self.data, outputs.outputs, self.extractor, self.reference, self.real_x,
+                            Schedule.n_embed(counts), labels=outputs.targets, real_y=self.real_y,
+                            inputs=outputs.inputs, input_index=outputs.input_index,
                             train_reference=self.train_reference)  # fmt: skip
         out: dict[str, float] = {}
         for name in due:
@@ -358,7 +342,6 @@ def evaluator_from_config(config: dict, data: Dataset, device: str | torch.devic
     metrics = config.get("metrics") or get_task("modify").default_metrics
     given = {resolve_metrics([k])[0]: int(v) for k, v in (config.get("metric_samples") or {}).items()}
     samples = {m: given.get(m, default_n) for m in resolve_metrics(metrics)}
-    ev = ModifyEvaluator(data, extractor, metrics, samples=samples)
-    ev.every = {resolve_metrics([k])[0]: int(v) for k, v in (config.get("metric_every") or {}).items()}
+    ev = ModifyEvaluator(data, extractor, metrics, samples=samples, every=config.get("metric_every") or {})
     ev.feature_path = feature_path("classifier", data.info.name)
     return ev

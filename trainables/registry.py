@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
+from trainables.nets.conditional import CONDITIONS
+from trainables.objectives.auxiliary import AuxiliaryClassifier
 from trainables.objectives.base import Objective
 from trainables.objectives.cyclegan import CycleGANObjective
 from trainables.objectives.dragan import DRAGANObjective
@@ -58,16 +60,26 @@ class Method:
     g_steps: int = 1  # generator steps after each round of n_critic critic steps (config "g_steps" overrides)
     display_name: str = ""  # how tables and figures name it ("Deli-Fisher GAN"); default: its name
     dataset: str = ""  # the dataset a search uses when --dataset is not given ("": mnist5k)
+    # Class conditioning (trainables.nets.conditional): "" unconditional, else concat | ac | projection. A trial's
+    # ``condition`` (--condition) overrides it, so any generate method with an image critic trains conditionally.
+    condition: str = ""
 
     def __post_init__(self) -> None:  # a wrong field fails where the method is defined, naming it
         if problem := _definition_problem(self):
             raise MethodError(f"method {self.name!r}: {problem}")
 
     def make_objective(self, config: dict) -> Objective:
-        """The objective with each argument of its ``__init__`` from the config, else the method's defaults."""
+        """The objective with each argument of its ``__init__`` from the config, else the method's defaults;
+        under AC conditioning, wrapped with AC-GAN's class terms (``class_weight``: the config's, else the
+        method's default, else AC-GAN's own in ``search_spaces/acgan.py``)."""
         values = {**self.defaults(), **config, **self.objective_options}
         params = inspect.signature(self.objective).parameters
-        return self.objective(**{k: values[k] for k in params if k in values})
+        objective = self.objective(**{k: values[k] for k in params if k in values})
+        if (config.get("condition") or self.condition) == "ac":
+            from search_spaces.acgan import defaults as acgan_defaults
+
+            objective = AuxiliaryClassifier(objective, values.get("class_weight", acgan_defaults()["class_weight"]))
+        return objective
 
 
 def _definition_problem(method: Method) -> str | None:
@@ -84,6 +96,8 @@ def _definition_problem(method: Method) -> str | None:
         return f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {method.optimizer!r})"
     if method.task not in TASKS:
         return f"task must be one of {', '.join(TASKS)} (got {method.task!r})"
+    if method.condition and (method.condition not in CONDITIONS or method.task != "generate"):
+        return f"condition must be one of {', '.join(CONDITIONS)} on a generate method (got {method.condition!r})"
     fitting = TASKS[method.task].kinds
     if not method.kinds or not set(method.kinds) <= set(fitting):
         return f"kinds must be among {', '.join(fitting)} for task {method.task} (got {method.kinds!r})"
@@ -173,6 +187,16 @@ METHODS: dict[str, Method] = {
         _builtin("cyclegan_shared", "CycleGAN whose two generators share one encoder (a decoder per domain)",
                  "paper 001 §6.1", CycleGANObjective, task="translate", kinds=("pair",), dataset="mnist5k-digits",
                  net_options={"shared_encoder": True}, display_name="CycleGAN (shared encoder)"),
+        # Class-conditional generation (trainables.nets.conditional): labels enter G and D as each paper does.
+        _builtin("cgan", "conditional GAN: one-hot y concatenated to z in G and as label planes to the image in D; "
+                 "DCGAN nets and loss", "Mirza & Osindero 2014", VanillaObjective, objective_options=NON_SATURATING,
+                 latent=UNIFORM_Z, kinds=("image",), condition="concat", display_name="cGAN"),
+        _builtin("acgan", "AC-GAN: critic with an auxiliary class head; class terms on real and fake in D, on fake "
+                 "in G", "Odena et al. 2017", VanillaObjective, objective_options=NON_SATURATING, latent=UNIFORM_Z,
+                 kinds=("image",), condition="ac", display_name="AC-GAN"),
+        _builtin("cgan_projection", "cGAN with a projection discriminator, conditional batch norm in G, hinge loss, "
+                 "spectral norm in D", "Miyato & Koyama 2018 (pfnet-research/sngan_projection)", HingeObjective,
+                 net_options=SN, kinds=("image",), condition="projection", display_name="cGAN (projection)"),
         # The adversarial term is eq. 2.3/2.4 of paper 004: the non-saturating logistic loss (vanilla's functions).
         _builtin("modnet", "ModNet: label-conditioned U-Net adds a delta image to x; GAN + class (eq. 2.5) + L1 loss",
                  "paper 004 §2.5", VanillaObjective, objective_options={**NON_SATURATING, "n_critic": 1}, task="modify",

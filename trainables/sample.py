@@ -28,41 +28,58 @@ def generator_file_contents(state: dict, config: dict | None) -> dict:
 
 
 class TrainedGenerator(nn.Module):
-    """A trained generator with its latent prior: ``sample(n)`` gives n samples in [-1, 1] (eval mode)."""
+    """A trained generator with its latent prior: ``sample(n)`` gives n samples in [-1, 1] (eval mode). A
+    class-conditional one (``num_classes`` > 0) makes sample i of label i mod K, or of ``label`` when given."""
 
-    def __init__(self, generator: nn.Module, prior: nn.Module, config: dict, epoch: int):
+    def __init__(self, generator: nn.Module, prior: nn.Module, config: dict, epoch: int, num_classes: int = 0):
         super().__init__()
         self.generator, self.prior, self.config, self.epoch = generator, prior, config, epoch
+        self.num_classes = num_classes
 
     @torch.no_grad()
-    def sample(self, n: int, batch: int = 500) -> torch.Tensor:
+    def sample(self, n: int, batch: int = 500, label: int | None = None) -> torch.Tensor:
+        from trainables.conditioning import balanced_labels
+
+        if label is not None and not 0 <= label < self.num_classes:
+            what = f"has labels 0..{self.num_classes - 1}" if self.num_classes else "is unconditional"
+            raise ValueError(f"--label {label}: this generator {what}")
         self.generator.eval()
-        return torch.cat([self.generator(self.prior.sample(min(batch, n - i))) for i in range(0, n, batch)])
+        labels = balanced_labels(n, self.num_classes) if self.num_classes else None
+        if labels is not None and label is not None:
+            labels = torch.full((n,), int(label))
+        out = []
+        for i in range(0, n, batch):
+            z = self.prior.sample(min(batch, n - i))
+            out.append(self.generator(z) if labels is None else self.generator(z, labels[i : i + len(z)].to(z.device)))
+        return torch.cat(out)
 
 
 def load_generator(path: str | Path, device: str = "cpu") -> TrainedGenerator:
     """Rebuild the generator and prior of a ``generator.pt`` written by a search (weights_only: no code runs)."""
+    from trainables.conditioning import trial_condition
     from trainables.data import dataset_info
     from trainables.latents import build_prior
     from trainables.nets import base_builder
     from trainables.registry import get_method
-    from trainables.train import DEFAULTS, net_options
+    from trainables.train import net_options
+    from trainables.trial_config import resolve
 
     saved = torch.load(path, map_location=device, weights_only=True)
     if "config" not in saved or "method" not in saved["config"]:
         raise ValueError(f"{path} has no trial config: it was written before generators were saved with it")
-    cfg = {**DEFAULTS, **saved["config"]}
+    cfg = resolve(saved["config"]).values
     method = get_method(cfg["method"])
     if method.task != "generate":
         raise ValueError(f"{cfg['method']} is a {method.task} model: it changes given images, it does not sample "
                          "from noise")  # fmt: skip
-    opts = net_options(cfg)
+    num_classes = dataset_info(cfg["dataset"]).num_classes if trial_condition(cfg) else 0
+    opts = net_options(cfg, num_classes)
     _, builder = base_builder(dataset_info(cfg["dataset"]), opts)
     generator = builder(dataset_info(cfg["dataset"]), opts)[0]  # the generator needs no data, only its shape
     prior = build_prior(method.latent, opts.z_dim, cfg)
     generator.load_state_dict(saved["generator"])
     prior.load_state_dict(saved["prior"])
-    return TrainedGenerator(generator.to(device), prior.to(device), cfg, int(saved["epoch"]))
+    return TrainedGenerator(generator.to(device), prior.to(device), cfg, int(saved["epoch"]), num_classes)
 
 
 def download_generator(run_id: str, mlflow_uri: str, folder: str) -> Path:
@@ -78,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mlflow-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI (with --run)")
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, default=None, help="class-conditional generators: every sample of this "
+                   "label (default: one row of 8 per label on a .png grid, labels i mod K in a .npz)")  # fmt: skip
     p.add_argument("--out", default="samples.png", help="a .png grid (images) or a .npz array (any data)")
     args = p.parse_args(argv)
     if bool(args.weights) == bool(args.run) or args.n < 1 or not args.out.endswith((".png", ".npz")):
@@ -92,15 +111,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot load a generator from {args.run or args.weights}: {e}", file=sys.stderr)
             return 2
     torch.manual_seed(args.seed)
-    samples = model.sample(args.n)
+    try:
+        samples = model.sample(args.n, label=args.label)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    labels = None
+    if model.num_classes:
+        from trainables.conditioning import balanced_labels
+
+        labels = (
+            torch.full((args.n,), args.label) if args.label is not None else balanced_labels(args.n, model.num_classes)
+        )
     if args.out.endswith(".npz"):
         import numpy as np
 
-        np.savez_compressed(args.out, samples=samples.numpy())
+        extra = {"labels": labels.numpy()} if labels is not None else {}
+        np.savez_compressed(args.out, samples=samples.numpy(), **extra)
     elif samples.ndim == 4:
         from torchvision.utils import save_image
 
-        save_image(samples, args.out, nrow=8, normalize=True, value_range=(-1, 1))
+        from trainables.conditioning import grid_by_class
+
+        by_class = model.num_classes and args.label is None
+        grid = grid_by_class(samples, model.num_classes) if by_class else samples
+        save_image(grid, args.out, nrow=8, normalize=True, value_range=(-1, 1))
     else:
         print("error: these samples are not images; use --out FILE.npz", file=sys.stderr)
         return 2

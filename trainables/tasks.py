@@ -3,7 +3,7 @@
 A GAN method is task × objective × latent prior × networks × options. The task decides what the training loop
 feeds the networks, which datasets fit, which metrics apply and what the epoch's sample grid shows:
 
-- ``generate``: unconditional generation, z → image or point (every method of papers 000–003);
+- ``generate``: generation, z → image or point (every method of papers 000–003), optionally class-conditional;
 - ``translate``: unpaired translation between two image domains (CycleGAN, paper 001 §6);
 - ``modify``: label-conditioned modification of an image (ModNet, paper 004 §2.5).
 
@@ -84,6 +84,10 @@ class Task:
     evaluator: str  # "module:function" (config, data, device) → its TaskEvaluator
     default_metrics: tuple[str, ...] = ()  # what a search reports when --metrics is not given ("generate": by data)
     default_metric: str = ""  # what a search optimises when --metric is not given ("generate": by data)
+    # What its outputs carry for metrics, in trainables.evaluate.NEEDS' words (the data adds images, a ring, labels):
+    # a metric applies wherever all it needs is provided, so a new task names no metric and no metric names a task.
+    provides: tuple[str, ...] = ()
+    directions: bool = False  # scores two directions (A→B, B→A): every result key has a B→A twin ending in _ba
 
     def make_run(self, config: dict, data, device: str | torch.device = "cpu") -> TaskRun:
         return _resolve(self.run)(config, data, device)
@@ -100,14 +104,17 @@ def _resolve(reference: str):
 TASKS: dict[str, Task] = {
     task.name: task
     for task in [
-        Task("generate", "unconditional generation: latent z → sample", ("image", "points"), False,
-             "trainables.train:GANRun", "trainables.evaluate:evaluator_from_config"),
+        Task("generate", "generation: latent z (and, class-conditionally, a label y) → sample", ("image", "points"),
+             False, "trainables.train:GANRun", "trainables.evaluate:evaluator_from_config",
+             provides=("labels",)),  # labels only when the run is class-conditional (evaluate.provided)
         Task("translate", "unpaired translation between two image domains: A → B and B → A", ("pair",), False,
              "trainables.translate:CycleGANRun", "trainables.translate:evaluator_from_config",
-             ("cycle_l1", "translation_accuracy", "inception_score", "ddm"), "translation_accuracy_mean"),
+             ("cycle_l1", "translation_accuracy", "inception_score", "ddm"), "translation_accuracy_mean",
+             provides=("pairs", "labels"), directions=True),
         Task("modify", "label-conditioned modification: (image x, target label y_t) → x + delta image", ("image",),
              True, "trainables.modnet:ModNetRun", "trainables.modnet:evaluator_from_config",
-             ("target_accuracy", "delta_l1", "nearest_is_input", "inception_score", "ddm"), "target_accuracy"),
+             ("target_accuracy", "delta_l1", "nearest_is_input", "inception_score", "ddm"), "target_accuracy",
+             provides=("inputs", "labels")),
     ]
 }  # fmt: skip
 

@@ -17,40 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from trainables.conditioning import balanced_labels, grid_by_class, random_labels, trial_condition
 from trainables.data import Dataset, as_float
 from trainables.latents import build_prior
 from trainables.nets import NetOptions, build_networks
+from trainables.objectives.base import Batch
 from trainables.protocols import resolve_g_steps
 from trainables.registry import get_method
-from trainables.tasks import TaskRun
-
-# Defaults shared by every method; a method's search space overrides what it tunes.
-DEFAULTS: dict = {
-    "batch_size": 64,  # Fisher GAN reference code and DCGAN paper
-    "z_dim": 100,  # DCGAN / Fisher GAN reference
-    "width": 64,  # DCGAN ngf/ndf
-    "lr": 2e-4,  # η for G and D: DCGAN and Fisher GAN reference (Adam)
-    "beta1": 0.5,  # Adam β₁: DCGAN guidelines, Fisher GAN reference
-    "beta2": 0.999,
-    "lr_latent": 5e-5,  # η′: paper 000 Table 2 caption ("learning rate σ = 0.00005")
-    "seed": 0,
-}
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _optimizer(kind: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
-    if kind == "adam":
-        # The fused kernel updates every tensor in one pass instead of ~10 small ops per tensor: the
-        # optimiser step is a visible share of a small GAN's step on CPU. Same update rule, same state.
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    raise ValueError(f"unknown optimizer {kind!r}")
+from trainables.run_base import RunBase
+from trainables.trial_config import resolve
 
 
 def rng_state() -> dict:
@@ -74,13 +49,16 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def net_options(config: dict) -> NetOptions:
-    """The networks a trial config asks for: its method's fixed options, its z and width, and the ring nets' style
-    (``mlp_style: metz``, the unrolled-GAN reference's point nets, offered for any method)."""
-    cfg = {**DEFAULTS, **config}
+def net_options(config: dict, num_classes: int = 0) -> NetOptions:
+    """The networks a trial config asks for: its method's fixed options, its z and width, the ring nets' style
+    (``mlp_style: metz``, the unrolled-GAN reference's point nets, offered for any method) and its class
+    conditioning over ``num_classes`` labels (none when the trial is unconditional)."""
+    cfg = resolve(config).values
     style = {"mlp_style": cfg["mlp_style"]} if cfg.get("mlp_style") else {}
-    fixed = get_method(cfg["method"]).net_options
-    return NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **{**fixed, **style})
+    fixed = get_method(cfg["method"], cfg.get("method_path")).net_options
+    condition = trial_condition(cfg)
+    labels = {"condition": condition, "num_classes": int(num_classes)} if condition else {}
+    return NetOptions(z_dim=int(cfg["z_dim"]), width=int(cfg["width"]), **{**fixed, **style, **labels})
 
 
 def training_subset(x: torch.Tensor, limit: int | None) -> torch.Tensor:
@@ -100,17 +78,20 @@ class EpochStats:
         return {"loss_d": self.loss_d, "loss_g": self.loss_g, **self.extra}
 
 
-class GANRun(TaskRun):
-    """Unconditional generation: z → sample (the ``generate`` task)."""
+class GANRun(RunBase):
+    """Generation: z → sample, or (z, y) → sample of class y when the run is class-conditional (``generate``)."""
 
     def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
-        self.config = cfg = {**DEFAULTS, **config}
+        super().__init__(config, device)  # resolves the config, seeds every stream
+        cfg, trial = self.config, self.trial
         self.method = get_method(cfg["method"], cfg.get("method_path"))
         self.data = data
-        self.device = torch.device(device)
-        seed_everything(int(cfg["seed"]))
+        self.condition = trial_condition(cfg)
+        self.num_classes = data.info.num_classes if self.condition else 0
+        if self.condition and (data.train_y is None or self.num_classes < 2):
+            raise ValueError(f"--condition {self.condition} trains on class labels; dataset {data.info.name} has none")
 
-        opts = net_options(cfg)
+        opts = net_options(cfg, self.num_classes)
         g, d = build_networks(data.info, opts, data)  # data: representative features pre-train on it
         # Image nets run channels-last (NHWC): oneDNN (CPU) and cuDNN tensor cores convolve NHWC without
         # reordering every activation (a bare 28 px step: 9 % faster on CPU). Values are the same; only strides change.
@@ -120,21 +101,17 @@ class GANRun(TaskRun):
         self.prior = build_prior(self.method.latent, opts.z_dim, cfg).to(self.device)
         self.objective = self.method.make_objective(cfg)
 
-        betas = (float(cfg["beta1"]), float(cfg["beta2"]))
-        lr_g = float(cfg.get("lr_g", cfg["lr"]))
-        lr_d = float(cfg.get("lr_d", cfg["lr"]))
-        self.opt_g = _optimizer(self.method.optimizer, self.generator.parameters(), lr_g, betas)
-        self.opt_d = _optimizer(self.method.optimizer, self.critic.parameters(), lr_d, betas)
+        kind = self.method.optimizer
+        self.opt_g = self.add_optimizer("opt_g", self.generator.parameters(), trial.lr_g, kind)
+        self.opt_d = self.add_optimizer("opt_d", self.critic.parameters(), trial.lr_d, kind)
         self.objective.bind(self.critic, self.opt_d)
         prior_params = list(self.prior.parameters())
-        self.opt_prior = (
-            _optimizer(self.method.optimizer, prior_params, float(cfg["lr_latent"]), betas) if prior_params else None
-        )
-        self.train_x = training_subset(data.train_x, cfg.get("train_limit")).to(self.device)
-        self.epoch = 0
-        self.amp = bool(cfg.get("amp", False))
+        self.opt_prior = self.add_optimizer("opt_prior", prior_params, trial.lr_latent, kind) if prior_params else None
+        self.train_x = training_subset(data.train_x, trial.train_limit).to(self.device)
+        self.train_y = training_subset(data.train_y, trial.train_limit).to(self.device) if self.condition else None
+        self.amp = trial.amp
         self.g_steps = resolve_g_steps(cfg)
-        self.ema = GeneratorEMA(self.generator, self.prior, float(cfg.get("ema") or 0.0))
+        self.ema = GeneratorEMA(self.generator, self.prior, trial.ema)
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -143,13 +120,18 @@ class GANRun(TaskRun):
         exponent range, so no loss scaler is needed; backward and optimiser steps stay outside, in fp32."""
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
-    def _fake(self, n: int) -> torch.Tensor:
-        return self.generator(self.prior.sample(n))
+    def _fake(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        z = self.prior.sample(n)
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    def _fake_labels(self, n: int) -> torch.Tensor | None:
+        """Uniform labels for a batch of fakes; None (and no random draw) when the run is unconditional."""
+        return random_labels(n, self.num_classes, self.device) if self.condition else None
 
     def train_epoch(self) -> EpochStats:
         self.generator.train()
         self.critic.train()
-        bs = int(self.config["batch_size"])
+        bs = self.trial.batch_size
         n = self.train_x.shape[0]
         perm = torch.randperm(n, device=self.device)
         n_batches = n // bs  # drop the ragged last batch: batch-norm statistics stay comparable
@@ -158,10 +140,12 @@ class GANRun(TaskRun):
         for b in range(n_batches):
             real = as_float(self.train_x[perm[b * bs : (b + 1) * bs]])  # real sets are stored as uint8
             real = real.contiguous(memory_format=self.memory_format)
+            labels = self.train_y[perm[b * bs : (b + 1) * bs]] if self.condition else None
+            fake_labels = self._fake_labels(bs)
             with torch.no_grad(), self.autocast():
-                fake = self._fake(bs)
+                fake = self._fake(bs, fake_labels)
             with self.autocast():
-                loss_d, info = self.objective.critic_loss(self.critic, real, fake)
+                loss_d, info = self.objective.critic_loss(self.critic, Batch(real, fake, labels, fake_labels))
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
@@ -171,21 +155,23 @@ class GANRun(TaskRun):
                 logs.setdefault(k, []).append(v)
             critic_steps += 1
             if critic_steps % self.objective.n_critic == 0:
-                g_losses += [self._generator_step(real, bs) for _ in range(self.g_steps)]
+                g_losses += [self._generator_step(real, labels, bs) for _ in range(self.g_steps)]
         if not g_losses:  # tiny datasets: always take at least one generator step per epoch
-            g_losses.append(self._generator_step(real, bs))
+            g_losses.append(self._generator_step(real, labels, bs))
         self.epoch += 1
         extra = {k: float(np.mean(v)) for k, v in logs.items()}
         extra.update(self.objective.state_dict())
         extra.update(self.prior.stats())
         return EpochStats(float(np.mean(d_losses)), float(np.mean(g_losses)), extra)
 
-    def _generator_step(self, real: torch.Tensor, bs: int) -> float:
+    def _generator_step(self, real: torch.Tensor, labels: torch.Tensor | None, bs: int) -> float:
         self.opt_g.zero_grad(set_to_none=True)
         if self.opt_prior is not None:
             self.opt_prior.zero_grad(set_to_none=True)
+        fake_labels = self._fake_labels(bs)
         with self.autocast():
-            loss_g, _ = self.objective.generator_loss(self.critic, self._fake(bs), real)
+            batch = Batch(real, self._fake(bs, fake_labels), labels, fake_labels)
+            loss_g, _ = self.objective.generator_loss(self.critic, batch)
             loss = loss_g + self.prior.regulariser().to(loss_g.device)
         loss.backward()
         self.opt_g.step()
@@ -199,16 +185,29 @@ class GANRun(TaskRun):
     @torch.no_grad()
     def sample(self, n: int, batch: int = 500) -> torch.Tensor:
         """n samples in eval mode (batch-norm running statistics), on the CPU, from the EMA generator when
-        ``ema`` is on (what is scored, checkpointed for sampling and logged is then the averaged generator)."""
+        ``ema`` is on (what is scored, checkpointed for sampling and logged is then the averaged generator).
+        A conditional run generates sample i for label i mod K (``sample_labels``)."""
         generator, prior = self.ema.models() if self.ema.enabled else (self.generator, self.prior)
+        labels = self.sample_labels(n)
         was_training = generator.training
         generator.eval()
-        out = [generator(prior.sample(min(batch, n - i))).cpu() for i in range(0, n, batch)]
+        out = []
+        for i in range(0, n, batch):
+            z = prior.sample(min(batch, n - i))
+            y = None if labels is None else labels[i : i + len(z)].to(z.device)
+            out.append((generator(z) if y is None else generator(z, y)).cpu())
         generator.train(was_training)
         return torch.cat(out)
 
+    def sample_labels(self, n: int) -> torch.Tensor | None:
+        """The labels ``sample(n)`` generates for (class-balanced), None when the run is unconditional."""
+        return balanced_labels(n, self.num_classes) if self.condition else None
+
     def grid(self, outputs: torch.Tensor) -> torch.Tensor:
-        return outputs
+        """The first 64 samples, 8 per row; a conditional run's: one row per class."""
+        if self.condition and outputs.ndim == 4:
+            return grid_by_class(outputs, self.num_classes)
+        return outputs[:64]
 
     def finite(self, outputs: torch.Tensor) -> bool:
         return bool(torch.isfinite(outputs).all())
@@ -241,19 +240,7 @@ class GANRun(TaskRun):
         self.objective.load_state_dict(state["objective"])
         self.ema.load_state_dict(state.get("ema"))
         set_rng_state(state["rng"])
-        self._apply_optimizer_hyperparameters()
-
-    def _apply_optimizer_hyperparameters(self) -> None:
-        """Learning rates and Adam betas from this run's config, not the loaded optimiser state: they are equal on
-        a plain resume, and differ when population-based training perturbed them on a copied checkpoint."""
-        cfg = self.config
-        lrs = {"opt_g": cfg.get("lr_g", cfg["lr"]), "opt_d": cfg.get("lr_d", cfg["lr"]), "opt_prior": cfg["lr_latent"]}
-        for name, lr in lrs.items():
-            optimizer = getattr(self, name)
-            for group in optimizer.param_groups if optimizer is not None else []:
-                group["lr"] = float(lr)
-                if "betas" in group:
-                    group["betas"] = (float(cfg["beta1"]), float(cfg["beta2"]))
+        self.apply_optimizer_hyperparameters()  # this trial's rates, not the (possibly copied) checkpoint's
 
     def sampling_state(self) -> dict:
         """The weights that make the scored samples: the EMA copies when ``ema`` is on, else the live ones."""

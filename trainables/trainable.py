@@ -73,10 +73,11 @@ def _trial_device(config: dict) -> str:
 
 
 def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 8) -> None:
+    """Draw a run's grid (``TaskRun.grid``: it chooses what is shown, e.g. one row per class), ``nrow`` per row."""
     if samples.ndim == 4:
         from torchvision.utils import save_image  # imported on first use: ~1.3 s per trial process otherwise
 
-        save_image(samples[: nrow * nrow], path, nrow=nrow, normalize=True, value_range=(-1, 1))
+        save_image(samples, path, nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
 def _checkpoint_dirs() -> tuple[object, list[str]]:

@@ -22,22 +22,16 @@ import torch
 from torch import nn
 
 from trainables.data import Dataset, as_float
-from trainables.evaluate import METRICS, EvalContext, ba_key, check_metrics, default_metrics, resolve_metrics, task_keys
+from trainables.evaluate import METRICS, EvalContext, Schedule, ba_key, check_metrics, default_metrics, task_keys
 from trainables.features import Embeddings, FeatureExtractor, default_feature_kind, feature_path
 from trainables.nets.cyclegan import build_translators
+from trainables.objectives.base import Batch
 from trainables.objectives.cyclegan import ImagePool
 from trainables.pair_data import PairDataset, pair_at
 from trainables.registry import get_method
-from trainables.tasks import TaskEvaluator, TaskRun
-from trainables.train import (
-    DEFAULTS,
-    EpochStats,
-    _optimizer,
-    rng_state,
-    seed_everything,
-    set_rng_state,
-    training_subset,
-)
+from trainables.run_base import RunBase
+from trainables.tasks import TaskEvaluator
+from trainables.train import EpochStats, rng_state, set_rng_state, training_subset
 
 REFERENCE_MAX = 10_000
 GRID_COLUMNS = 8
@@ -71,15 +65,13 @@ class Translations:
     ba: Direction
 
 
-class CycleGANRun(TaskRun):
+class CycleGANRun(RunBase):
     def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
-        self.config = cfg = {**DEFAULTS, **config}
+        super().__init__(config, device)  # resolves the config (the method's defaults included), seeds every stream
+        cfg = values = self.config
         self.method = get_method(cfg["method"], cfg.get("method_path"))
         self.data = _pair(cfg, data)
-        self.device = torch.device(device)
-        seed = int(cfg["seed"])
-        seed_everything(seed)
-        values = {**self.method.defaults(), **cfg}
+        seed = self.trial.seed
         a, b = self.data.a, self.data.b
         shared = bool(self.method.net_options.get("shared_encoder"))
         self.generator, self.critics = build_translators(
@@ -89,12 +81,11 @@ class CycleGANRun(TaskRun):
         self.generator.to(self.device)
         self.critics.to(self.device)
         self.objective = self.method.make_objective(cfg)
-        betas = (float(values["beta1"]), float(cfg["beta2"]))
-        self.opt_g = _optimizer("adam", self.generator.parameters(), float(values["lr"]), betas)
-        self.opt_d = _optimizer("adam", self.critics.parameters(), float(values["lr"]), betas)
+        self.opt_g = self.add_optimizer("opt_g", self.generator.parameters(), self.trial.lr_g)
+        self.opt_d = self.add_optimizer("opt_d", self.critics.parameters(), self.trial.lr_d)
         pool = int(values.get("pool_size", 50))
         self.pool_a, self.pool_b = ImagePool(pool, seed), ImagePool(pool, seed + 1)
-        limit = cfg.get("train_limit")
+        limit = self.trial.train_limit
         self.train_a = training_subset(a.train_x, limit).to(self.device)
         self.train_b = training_subset(b.train_x, limit).to(self.device)
         # The reference asserts equal channels when λ_id > 0; grey ↔ RGB pairs train without the identity term.
@@ -128,8 +119,8 @@ class CycleGANRun(TaskRun):
             fake_b, fake_a = g.ab(a), g.ba(b)
         rec_a, rec_b = g.ba(fake_b), g.ab(fake_a)
         d.requires_grad_(False)  # the generators' step must not accumulate critic gradients
-        gan, _ = obj.generator_loss(d.d_b, fake_b, b)
-        gan_ba, _ = obj.generator_loss(d.d_a, fake_a, a)
+        gan, _ = obj.generator_loss(d.d_b, Batch(b, fake_b))
+        gan_ba, _ = obj.generator_loss(d.d_a, Batch(a, fake_a))
         cycle = obj.cycle_loss(a, rec_a, b, rec_b)
         identity = obj.identity_loss(a, f_a, b, g_b) if self.identity else torch.zeros((), device=a.device)
         loss_g = gan + gan_ba + cycle + identity
@@ -137,8 +128,8 @@ class CycleGANRun(TaskRun):
         loss_g.backward()
         self.opt_g.step()
         d.requires_grad_(True)
-        loss_d_b, info_b = obj.critic_loss(d.d_b, b, self.pool_b.query(fake_b.detach()))
-        loss_d_a, _ = obj.critic_loss(d.d_a, a, self.pool_a.query(fake_a.detach()))
+        loss_d_b, info_b = obj.critic_loss(d.d_b, Batch(b, self.pool_b.query(fake_b.detach())))
+        loss_d_a, _ = obj.critic_loss(d.d_a, Batch(a, self.pool_a.query(fake_a.detach())))
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d_a + loss_d_b).backward()
         self.opt_d.step()
@@ -217,10 +208,7 @@ class CycleGANRun(TaskRun):
         self.pool_a.load_state_dict(state["pool_a"])
         self.pool_b.load_state_dict(state["pool_b"])
         set_rng_state(state["rng"])
-        cfg, values = self.config, {**self.method.defaults(), **self.config}
-        for opt in (self.opt_g, self.opt_d):  # this run's hyperparameters, not the checkpoint's (as GANRun)
-            for group in opt.param_groups:
-                group["lr"], group["betas"] = float(values["lr"]), (float(values["beta1"]), float(cfg["beta2"]))
+        self.apply_optimizer_hyperparameters()  # this trial's rates, not the (possibly copied) checkpoint's
 
     def sampling_state(self) -> dict:
         return {"generator": self.generator.state_dict(), "prior": {}}
@@ -249,17 +237,8 @@ class _Signed(nn.Module):
 class DirectionContext(EvalContext):
     """An EvalContext of the target domain (its references, its features) for one direction's translations."""
 
-    source: torch.Tensor | None = None
-    labels: torch.Tensor | None = None
+    source: torch.Tensor | None = None  # ``labels`` (EvalContext) are the source images' labels
     reconstructed: torch.Tensor | None = None
-    scorer: FeatureExtractor | None = None
-
-    def target_logits(self, n: int) -> torch.Tensor:
-        if self.scorer is None or self.labels is None:
-            raise ValueError(f"translation_accuracy needs labelled domains; {self.data.info.name} has none")
-        if self.extractor is self.scorer:
-            return self.embedded(n).logits
-        return self.scorer.embed(self.samples[:n]).logits
 
 
 class _Target:
@@ -267,16 +246,24 @@ class _Target:
 
     def __init__(self, data: Dataset, extractor: FeatureExtractor | None):
         self.data, self.extractor = data, extractor
-        self._real: dict[str, torch.Tensor] = {}
+        self._real: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._reference: dict[str, Embeddings] = {}
 
-    def real_x(self, which: str) -> torch.Tensor:
+    def _split(self, which: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         if which not in self._real:
-            x = {"test": self.data.test_x, "train": self.data.train_x}[which]
+            d = self.data
+            x, y = {"test": (d.test_x, d.test_y), "train": (d.train_x, d.train_y)}[which]
             if len(x) > REFERENCE_MAX:
-                x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:REFERENCE_MAX]]
-            self._real[which] = as_float(x)
+                keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:REFERENCE_MAX]
+                x, y = x[keep], (y[keep] if y is not None else None)
+            self._real[which] = (as_float(x), y)
         return self._real[which]
+
+    def real_x(self, which: str) -> torch.Tensor:
+        return self._split(which)[0]
+
+    def real_y(self, which: str) -> torch.Tensor | None:
+        return self._split(which)[1]
 
     def reference(self, which: str) -> Embeddings:
         if which not in self._reference:
@@ -290,15 +277,14 @@ class TranslateEvaluator(TaskEvaluator):
     def __init__(self, config: dict, data: Dataset, device: str | torch.device = "cpu"):
         pair = _pair(config, data)
         name = pair.info.name
-        self.metrics = tuple(check_metrics(config.get("metrics") or default_metrics(name, "translate"), name,
-                                           "translate"))  # fmt: skip
+        metrics = check_metrics(config.get("metrics") or default_metrics(name, "translate"), name, "translate")
         kind = config.get("features") or default_feature_kind(name, config.get("inception_weights"))
         self.feature_path = feature_path(kind, name)
-        self.samples = {resolve_metrics([k])[0]: int(v) for k, v in (config.get("metric_samples") or {}).items()}
-        self.every = {resolve_metrics([k])[0]: int(v) for k, v in (config.get("metric_every") or {}).items()}
+        self.schedule = Schedule(metrics, config.get("metric_samples"), config.get("metric_every"))
+        self.metrics = self.schedule.metrics
         self.default_n = int(config.get("eval_samples", 1000))
-        needs_features = any(METRICS[m].needs == "embeddings" for m in self.metrics)
-        needs_scorer = "translation_accuracy" in self.metrics
+        needs_features = any("embeddings" in METRICS[m].needs for m in self.metrics)
+        needs_scorer = any("labels" in METRICS[m].needs for m in self.metrics)
         self.targets: dict[str, _Target] = {}
         self.scorers: dict[str, FeatureExtractor | None] = {}
         for direction, target, scorer in (("ab", pair.b, pair.scorers[1]), ("ba", pair.a, pair.scorers[0])):
@@ -310,12 +296,10 @@ class TranslateEvaluator(TaskEvaluator):
             self.scorers[direction] = classifier
 
     def due(self, epoch: int | None = None, final: bool = False) -> list[str]:
-        if epoch is None or final:
-            return list(self.metrics)
-        return [m for m in self.metrics if epoch % self.every.get(m, 1) == 0]
+        return self.schedule.due(epoch, final)
 
     def samples_needed(self, epoch: int | None = None, final: bool = False, available: int = 1000) -> int:
-        return max((self.samples.get(m, available) for m in self.due(epoch, final)), default=0)
+        return self.schedule.samples_needed(epoch, final, available)
 
     def worst(self) -> dict[str, float]:
         keys = (task_keys(METRICS[m], "translate") for m in self.metrics)
@@ -326,11 +310,11 @@ class TranslateEvaluator(TaskEvaluator):
         out: dict[str, float] = {}
         for direction, d in (("ab", outputs.ab), ("ba", outputs.ba)):
             target = self.targets[direction]
-            counts = {m: min(self.samples.get(m, self.default_n), len(d.translated)) for m in due}
-            n_embed = max((counts[m] for m in due if METRICS[m].needs == "embeddings"), default=0)
+            counts = {m: min(self.schedule.samples.get(m, self.default_n), len(d.translated)) for m in due}
             ctx = DirectionContext(target.data, d.translated, target.extractor, target.reference, target.real_x,
-                                   n_embed, source=d.source, labels=d.labels, reconstructed=d.reconstructed,
-                                   scorer=self.scorers[direction])  # fmt: skip
+                                   Schedule.n_embed(counts), labels=d.labels, real_y=target.real_y,
+                                   scorer=self.scorers[direction], source=d.source,
+                                   reconstructed=d.reconstructed)  # fmt: skip
             for name in due:
                 values = METRICS[name].fn(ctx, counts[name])
                 out.update(values if direction == "ab" else {ba_key(k): v for k, v in values.items()})

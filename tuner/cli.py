@@ -11,10 +11,12 @@ from trainables.data import check_data_root, dataset_info, dataset_names, load_d
 from trainables.evaluate import check_metrics, default_metrics, metric_modes, metric_names, needs_extractor
 from trainables.features import check_feature_kind, default_feature_kind, feature_path
 from trainables.nets import NetOptions, NetworkError, network_family
+from trainables.nets.conditional import CONDITIONS
 from trainables.pair_data import PAIR_IMAGE_SIZE, load_real_pair
 from trainables.protocols import PROTOCOLS, protocol_g_steps
 from trainables.registry import MethodError, get_method, method_names, method_search_path
 from trainables.tasks import TASKS, Task
+from trainables.trial_config import SHARED_DEFAULTS
 from tuner import optuna_storage
 
 # Metrics a search can optimise, and which way is better, from the metric registry: fid, kid, ddm,
@@ -71,10 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-weights", default=None, help="torch-fidelity Inception-v3 weights file (else "
                    "$GAN_TUNER_INCEPTION_WEIGHTS, else the torch hub cache; never downloaded)")  # fmt: skip
     p.add_argument("--eval-samples", type=int, default=1000, help="generated samples scored per epoch")
-    p.add_argument("--width", type=int, default=32, help="network width (DCGAN ngf/ndf; default 32 for CPU)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--width", type=int, default=SHARED_DEFAULTS["width"], help="network width (DCGAN ngf/ndf; "
+                   f"default {SHARED_DEFAULTS['width']} for CPU)")  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=SHARED_DEFAULTS["batch_size"])
     p.add_argument("--g-steps", type=int, default=None, help="generator steps per critic round (default: the "
                    "method's; 2 for the RFGAN methods, as paper 003 trains them)")  # fmt: skip
+    p.add_argument("--condition", default=None, metavar="KIND", help="train class-conditionally on a labelled "
+                   f"dataset: {', '.join(CONDITIONS)} (default: the method's; cgan, acgan and cgan_projection are "
+                   "conditional, every other generate method with an image critic can be made so)")  # fmt: skip
     p.add_argument("--protocol", default="method", choices=list(PROTOCOLS), help="training protocol of a "
                    "comparison; rfgan: paper 003's for all arms (2 G steps per D step; WGAN-GP 1 per 5)")  # fmt: skip
     p.add_argument(
@@ -224,6 +230,7 @@ def validate(args: argparse.Namespace) -> None:
             network_family(info, NetOptions(**method.net_options))
     except NetworkError as e:
         raise UsageError(f"method {args.method} on {args.dataset}: {e}") from e
+    validate_condition(args)
     size = getattr(args, "image_size", None)
     _check(size is None or (info.kind == "pair" and not info.embedded), "--image-size applies to real two-domain "
            f"datasets (translate methods); {args.dataset} has a fixed size: drop --image-size")  # fmt: skip
@@ -242,6 +249,36 @@ def validate(args: argparse.Namespace) -> None:
         _check(problem is None, problem or "")
     validate_limits(args)
     validate_runtime(args)
+
+
+def trial_condition_of(args: argparse.Namespace) -> str:
+    """--condition, else the method's own conditioning ("" for an unconditional method or an unknown name)."""
+    if getattr(args, "condition", None):
+        return args.condition
+    try:
+        return get_method(args.method).condition
+    except MethodError:
+        return ""
+
+
+def validate_condition(args: argparse.Namespace) -> None:
+    """Class conditioning needs a generate method with a DCGAN image critic and a labelled dataset."""
+    condition = trial_condition_of(args)
+    if not condition:
+        return
+    _check(condition in CONDITIONS, f"--condition must be one of {', '.join(CONDITIONS)} (got {condition!r})")
+    method, info = get_method(args.method), dataset_info(args.dataset)
+    _check(method.task == "generate", f"--condition applies to generate methods; {args.method} is a {method.task} "
+           "method")  # fmt: skip
+    _check(info.num_classes > 1, f"{'--condition ' + condition if args.condition else args.method} trains on class "
+           f"labels; dataset {args.dataset} has none: pick a labelled set (mnist5k, digits, or mnist, svhn, cifar10 "
+           "under --data-root)")  # fmt: skip
+    try:
+        network_family(info, NetOptions(**{**method.net_options, "condition": condition, "num_classes": 10}))
+        if method.net_options.get("mlp") or method.net_options.get("representative_features"):
+            raise NetworkError("class conditioning is built for the DCGAN image networks, not this method's")
+    except NetworkError as e:
+        raise UsageError(f"--condition {condition} with {args.method}: {e}") from e
 
 
 def validate_names(args: argparse.Namespace) -> None:
@@ -339,8 +376,9 @@ def apply_metric_defaults(args: argparse.Namespace) -> None:
     """Fill --metrics/--metric/--features from the dataset's kind when not given (idempotent)."""
     apply_dataset_default(args)
     info, task = dataset_info(args.dataset), method_task(args)
+    conditional = bool(trial_condition_of(args)) and info.num_classes > 1
     if getattr(args, "metrics", None) is None:
-        args.metrics = ",".join(default_metrics(args.dataset, task.name))
+        args.metrics = ",".join(default_metrics(args.dataset, task.name, conditional))
     if getattr(args, "metric", None) is None:
         args.metric = task.default_metric or DEFAULT_METRIC.get(info.kind, "ddm")  # when --metrics reports it
         try:
@@ -378,7 +416,7 @@ def validate_metrics(args: argparse.Namespace) -> None:
     """--metrics, --metric, --features, --inception-weights, --metric-samples/--metric-every: one line each."""
     apply_metric_defaults(args)
     try:
-        metrics = check_metrics(args.metrics, args.dataset, method_task(args).name)
+        metrics = check_metrics(args.metrics, args.dataset, method_task(args).name, bool(trial_condition_of(args)))
         check_feature_kind(args.features, args.dataset)
     except ValueError as e:
         raise UsageError(f"--metrics/--features: {e}") from e
@@ -425,7 +463,8 @@ def trial_config(args: argparse.Namespace) -> dict:
         "data_root": str(Path(args.data_root).resolve()) if args.data_root else None,
         **({"image_size": args.image_size} if getattr(args, "image_size", None) else {}),
         "epochs": args.epochs,
-        "metrics": check_metrics(args.metrics, args.dataset, method_task(args).name),
+        "metrics": check_metrics(args.metrics, args.dataset, method_task(args).name, bool(trial_condition_of(args))),
+        **({"condition": condition} if (condition := trial_condition_of(args)) else {}),
         "eval_samples": args.eval_samples,
         "metric_samples": parse_metric_map(getattr(args, "metric_samples", ""), "--metric-samples"),
         "metric_every": parse_metric_map(getattr(args, "metric_every", ""), "--metric-every"),

@@ -4,6 +4,7 @@ No network lives here: feature extractors (the domain classifier, Inception-v3) 
 ``trainables.features`` and hand their outputs to these functions. All arithmetic is float64.
 """
 
+from trainables.metrics.conditional import class_accuracy, intra_fid
 from trainables.metrics.ddm import ddm, ddm_goldberger, ddm_relative, ddm_squared
 from trainables.metrics.fid import fid, frechet_distance, gaussian_stats, kid
 from trainables.metrics.inception_score import inception_score
@@ -14,6 +15,8 @@ from trainables.metrics.ring import ring_coverage
 from trainables.metrics.translation import cycle_l1, translation_accuracy
 
 __all__ = [
+    "class_accuracy",
+    "intra_fid",
     "ddm",
     "ddm_goldberger",
     "ddm_relative",

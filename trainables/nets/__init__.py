@@ -28,7 +28,12 @@ from trainables.nets.base import (  # noqa: F401  (the package's public names)
 def build_networks(info: DatasetInfo, options: NetOptions, data: Dataset | None = None) -> tuple[nn.Module, Critic]:
     """(generator, critic) for the dataset. ``data`` is needed only for representative features (their
     autoencoder is pre-trained on ``data.train_x``, once per dataset and architecture, then cached)."""
-    _, builder = base_builder(info, options)
+    family, builder = base_builder(info, options)
+    if options.condition and not family.startswith("dcgan"):
+        raise NetworkError(f"class conditioning ({options.condition}) is built for the DCGAN image networks; "
+                           f"{info.name} uses {family}")  # fmt: skip
+    if options.condition and options.representative_features:
+        raise NetworkError("class conditioning does not combine with representative features (RFGAN)")
     generator, critic = builder(info, options)
     if options.representative_features:
         if data is None:

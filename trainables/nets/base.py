@@ -9,23 +9,40 @@ from dataclasses import dataclass
 from torch import nn
 
 from trainables.data import DatasetInfo
+from trainables.nets.conditional import with_label_planes
 
 
 class Critic(nn.Module):
-    """A discriminator split into a feature body and a linear head.
+    """A discriminator split into a feature body and a linear head, called as ``critic(x, y=None)``.
 
     Objectives that need intermediate features (feature matching, representative features, SAN's
-    direction) use ``features``/``head`` directly; ``forward`` returns one raw score per sample.
+    direction) use ``features``/``head`` directly; ``forward`` returns one raw score per sample. A
+    class-conditional critic (``trainables.nets.conditional``) reads labels as input planes (``label_planes``),
+    adds a projection ⟨embed(y), h⟩ to the score (``projection``), or has an auxiliary class head on its
+    features (``class_head``, read through ``class_logits``); an unconditional one has none of them.
     """
 
     body: nn.Module
     head: nn.Linear
+    label_planes: int = 0  # submodules ``projection`` and ``class_head`` exist only on critics built with them
 
-    def features(self, x):
-        return self.body(x)
+    def features(self, x, y=None):
+        return self.body(with_label_planes(x, y, self.label_planes) if self.label_planes else x)
 
-    def forward(self, x):
-        return self.head(self.features(x)).squeeze(1)
+    def forward(self, x, y=None):
+        h = self.features(x) if y is None else self.features(x, y)
+        out = self.head(h).squeeze(1)
+        projection = self._modules.get("projection")
+        if projection is not None and y is not None:
+            out = out + (projection(y.long()) * h).sum(1)
+        return out
+
+    def class_logits(self, x, y=None):
+        """The auxiliary class head's logits (AC-GAN); only a critic built with ``condition="ac"`` has one."""
+        class_head = self._modules.get("class_head")
+        if class_head is None:
+            raise ValueError("this critic has no class head: build it with NetOptions(condition='ac')")
+        return class_head(self.features(x) if y is None else self.features(x, y))
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class NetOptions:
     small: bool = False  # paper 004 "small DCGAN": one conv layer fewer (MLPs: one hidden layer fewer)
     mlp: bool = False  # images through paper 002's fully connected GAN instead of DCGAN
     representative_features: bool = False  # paper 003 RFGAN: frozen pre-trained encoder features in the critic
+    condition: str = ""  # class conditioning (trainables.nets.conditional): "", concat, ac or projection
+    num_classes: int = 0  # K of a class-conditional pair
 
 
 class NetworkError(ValueError):
@@ -120,6 +139,6 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) and m.affine:  # conditional BN: per-class γ, β
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

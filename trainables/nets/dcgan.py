@@ -21,15 +21,28 @@ from trainables.nets.base import (
     init_dcgan_weights,
     register,
 )
+from trainables.nets.conditional import (
+    LabelledSequential,
+    attach_critic_condition,
+    call,
+    generator_norm,
+    image_label_planes,
+    with_label_input,
+    z_label_width,
+)
 
 
 class Generator28(nn.Module):
     def __init__(self, channels: int, opt: NetOptions):
         super().__init__()
         w = opt.width
-        bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.g_batchnorm else (lambda c: nn.Identity())
-        self.project = nn.Linear(opt.z_dim, 2 * w * 7 * 7)
-        self.bn0 = nn.BatchNorm1d(2 * w * 7 * 7) if opt.g_batchnorm else nn.Identity()
+        self.label_width = z_label_width(opt.condition, opt.num_classes)
+
+        def bn2(c: int) -> nn.Module:
+            return generator_norm(opt.condition, opt.num_classes, opt.g_batchnorm, c)
+
+        self.project = nn.Linear(opt.z_dim + self.label_width, 2 * w * 7 * 7)
+        self.bn0 = generator_norm(opt.condition, opt.num_classes, opt.g_batchnorm, 2 * w * 7 * 7, dims=1)
         layers: list[nn.Module] = []
         if not opt.small:
             layers += [nn.ConvTranspose2d(2 * w, 2 * w, 3, 1, 1), bn2(2 * w), nn.ReLU(True)]
@@ -41,12 +54,12 @@ class Generator28(nn.Module):
             nn.Tanh(),
         ]
         self.w = w
-        self.body = nn.Sequential(*layers)
+        self.body = LabelledSequential(*layers)
         init_dcgan_weights(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.bn0(self.project(z))).view(-1, 2 * self.w, 7, 7)
-        return self.body(h)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = torch.relu(call(self.bn0, self.project(with_label_input(z, y, self.label_width)), y))
+        return self.body(h.view(-1, 2 * self.w, 7, 7), y)
 
 
 class Critic28(Critic):
@@ -56,7 +69,7 @@ class Critic28(Critic):
         bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.d_batchnorm else (lambda c: nn.Identity())
         layers: list[nn.Module] = [
             *critic_input(opt),
-            nn.Conv2d(channels, w, 4, 2, 1),  # 28 → 14
+            nn.Conv2d(channels + image_label_planes(opt.condition, opt.num_classes), w, 4, 2, 1),  # 28 → 14
             nn.LeakyReLU(0.2, True),
             *critic_block_end(opt, last=False),
             nn.Conv2d(w, 2 * w, 4, 2, 1),  # 14 → 7
@@ -71,6 +84,8 @@ class Critic28(Critic):
         self.head = nn.Linear(2 * w * 7 * 7, 1, bias=opt.head_bias)
         init_dcgan_weights(self)
         apply_critic_norm(self, opt)
+        if opt.condition:
+            attach_critic_condition(self, opt.condition, opt.num_classes, opt.spectral_norm)
 
 
 @register("dcgan28", lambda info, opt: info.kind == "image" and info.shape[1:] == (28, 28))
@@ -95,18 +110,24 @@ class GeneratorDC(nn.Module):
     def __init__(self, channels: int, size: int, opt: NetOptions):
         super().__init__()
         start, n_up = _levels(size, opt.small)
-        bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.g_batchnorm else (lambda c: nn.Identity())
+        self.label_width = z_label_width(opt.condition, opt.num_classes)
+
+        def bn2(c: int) -> nn.Module:
+            return generator_norm(opt.condition, opt.num_classes, opt.g_batchnorm, c)
+
         ch = opt.width * 2 ** (n_up - 1)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(opt.z_dim, ch, start, 1, 0), bn2(ch), nn.ReLU(True)]
+        z_in = opt.z_dim + self.label_width
+        layers: list[nn.Module] = [nn.ConvTranspose2d(z_in, ch, start, 1, 0), bn2(ch), nn.ReLU(True)]
         for _ in range(n_up - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1), bn2(ch // 2), nn.ReLU(True)]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
-        self.body = nn.Sequential(*layers)
+        self.body = LabelledSequential(*layers)
         init_dcgan_weights(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(z.view(z.shape[0], -1, 1, 1))
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        z = with_label_input(z, y, self.label_width)
+        return self.body(z.view(z.shape[0], -1, 1, 1), y)
 
 
 class CriticDC(Critic):
@@ -116,7 +137,8 @@ class CriticDC(Critic):
         bn2 = (lambda c: nn.BatchNorm2d(c)) if opt.d_batchnorm else (lambda c: nn.Identity())
         ch = opt.width
         # Radford et al.: no batch norm on the discriminator's input layer.
-        layers: list[nn.Module] = [*critic_input(opt), nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        in_ch = channels + image_label_planes(opt.condition, opt.num_classes)
+        layers: list[nn.Module] = [*critic_input(opt), nn.Conv2d(in_ch, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for _ in range(n_down - 1):
             layers += [*critic_block_end(opt, last=False), nn.Conv2d(ch, 2 * ch, 4, 2, 1), bn2(2 * ch),
                        nn.LeakyReLU(0.2, True)]  # fmt: skip
@@ -126,6 +148,8 @@ class CriticDC(Critic):
         self.head = nn.Linear(ch * start * start, 1, bias=opt.head_bias)
         init_dcgan_weights(self)
         apply_critic_norm(self, opt)
+        if opt.condition:
+            attach_critic_condition(self, opt.condition, opt.num_classes, opt.spectral_norm)
 
 
 def _dc_builder(size: int):

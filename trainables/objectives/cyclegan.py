@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainables.objectives.base import Batch, score_fake
 from trainables.objectives.lsgan import LSGANObjective
 
 
@@ -24,8 +25,8 @@ class CycleGANObjective(LSGANObjective):
         super().__init__(n_critic=1)  # the reference alternates one G step and one D step
         self.lambda_cyc, self.lambda_id = float(lambda_cyc), float(lambda_id)
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        return ((critic(fake) - self.c) ** 2).mean(), {}
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        return ((score_fake(critic, batch) - self.c) ** 2).mean(), {}
 
     def cycle_loss(self, a: torch.Tensor, a_rec: torch.Tensor, b: torch.Tensor, b_rec: torch.Tensor) -> torch.Tensor:
         return self.lambda_cyc * (l1(a_rec, a) + l1(b_rec, b))

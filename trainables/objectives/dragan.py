@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainables.objectives.base import Batch, label_bound
 from trainables.objectives.penalties import dragan_perturbed, gradient_penalty
 from trainables.objectives.vanilla import VanillaObjective
 
@@ -19,7 +20,7 @@ class DRAGANObjective(VanillaObjective):
         super().__init__(non_saturating=True, n_critic=n_critic)
         self.gp_weight = float(gp_weight)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        loss, info = super().critic_loss(critic, real, fake)
-        gp = gradient_penalty(critic, dragan_perturbed(real))
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        loss, info = super().critic_loss(critic, batch)
+        gp = gradient_penalty(label_bound(critic, batch.labels), dragan_perturbed(batch.real))
         return loss + self.gp_weight * gp, {**info, "gp": float(gp.detach())}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainables.objectives.base import Batch
 from trainables.objectives.vanilla import VanillaObjective
 
 
@@ -18,11 +19,16 @@ def feature_matching_loss(h_real: torch.Tensor, h_fake: torch.Tensor) -> torch.T
     return ((h_real.flatten(1).mean(0) - h_fake.flatten(1).mean(0)) ** 2).sum()
 
 
+def _features(critic: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """The critic's last hidden features, of the labelled input where the batch has labels (concatenation)."""
+    return critic.features(x) if y is None else critic.features(x, y)
+
+
 class FeatureMatchingObjective(VanillaObjective):
     def __init__(self, *, n_critic: int):
         super().__init__(non_saturating=True, n_critic=n_critic)
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
         with torch.no_grad():  # the real statistics are a target, not something G can move
-            h_real = critic.features(real)
-        return feature_matching_loss(h_real, critic.features(fake)), {}
+            h_real = _features(critic, batch.real, batch.labels)
+        return feature_matching_loss(h_real, _features(critic, batch.fake, batch.fake_labels)), {}

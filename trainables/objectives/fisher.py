@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective, score_fake, score_real
 
 
 def fisher_terms(f_real: torch.Tensor, f_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,8 +34,8 @@ class FisherObjective(Objective):
         self.n_critic = int(n_critic)
         self._constraint = 0.0
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        ipm, constraint = fisher_terms(critic(real), critic(fake))
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        ipm, constraint = fisher_terms(score_real(critic, batch), score_fake(critic, batch))
         objective = ipm + self.lam * constraint - 0.5 * self.rho * constraint**2
         # λ is updated with the constraint measured at the parameters this step's gradient used,
         # exactly as the reference code does with Lambda.grad after loss.backward().
@@ -45,8 +45,8 @@ class FisherObjective(Objective):
     def after_critic_step(self, critic: nn.Module) -> None:
         self.lam -= self.rho * self._constraint
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        return -critic(fake).mean(), {}
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        return -score_fake(critic, batch).mean(), {}
 
     def state_dict(self) -> dict:
         return {"lambda": self.lam}

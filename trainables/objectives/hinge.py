@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective, score_fake, score_real
 from trainables.objectives.wgan import WassersteinGenerator
 
 
@@ -22,6 +22,6 @@ class HingeObjective(WassersteinGenerator, Objective):
     def __init__(self, *, n_critic: int):
         self.n_critic = int(n_critic)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        f_real, f_fake = critic(real), critic(fake)
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        f_real, f_fake = score_real(critic, batch), score_fake(critic, batch)
         return hinge_critic_loss(f_real, f_fake), {"margin": float((f_real.mean() - f_fake.mean()).detach())}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective, score_fake, score_real
 
 
 class LSGANObjective(Objective):
@@ -17,10 +17,10 @@ class LSGANObjective(Objective):
         self.a, self.b, self.c = float(a), float(b), float(c)
         self.n_critic = int(n_critic)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        f_real, f_fake = critic(real), critic(fake)
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        f_real, f_fake = score_real(critic, batch), score_fake(critic, batch)
         loss = 0.5 * ((f_real - self.b) ** 2).mean() + 0.5 * ((f_fake - self.a) ** 2).mean()
         return loss, {"f_real": float(f_real.detach().mean()), "f_fake": float(f_fake.detach().mean())}
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        return 0.5 * ((critic(fake) - self.c) ** 2).mean(), {}
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        return 0.5 * ((score_fake(critic, batch) - self.c) ** 2).mean(), {}

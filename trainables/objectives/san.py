@@ -15,14 +15,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective
 from trainables.objectives.hinge import hinge_critic_loss
 from trainables.objectives.wgan import WassersteinGenerator, wasserstein_critic_loss
 
 
-def san_outputs(critic: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def san_outputs(critic: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(score for the feature path, score for the direction path) of a ``Critic``, per sample."""
-    h = critic.features(x)
+    h = critic.features(x) if y is None else critic.features(x, y)
     w = critic.head.weight.squeeze(0)  # (d,): one output unit
     scale = w.norm()
     direction = w / scale
@@ -37,9 +37,9 @@ class SANObjective(WassersteinGenerator, Objective):
     def __init__(self, *, n_critic: int):
         self.n_critic = int(n_critic)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        fun_real, dir_real = san_outputs(critic, real)
-        fun_fake, dir_fake = san_outputs(critic, fake)
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        fun_real, dir_real = san_outputs(critic, batch.real, batch.labels)
+        fun_fake, dir_fake = san_outputs(critic, batch.fake, batch.fake_labels)
         loss_fun = hinge_critic_loss(fun_real, fun_fake)
         loss_dir = wasserstein_critic_loss(dir_real, dir_fake)
         return loss_fun + loss_dir, {"hinge": float(loss_fun.detach()), "sliced_w": -float(loss_dir.detach())}

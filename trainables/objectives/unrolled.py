@@ -19,9 +19,15 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from trainables.objectives.base import Batch
 from trainables.objectives.vanilla import VanillaObjective, logistic_critic_loss, logistic_generator_loss
 
 Params = dict[str, torch.Tensor]
+
+
+def _inputs(x: torch.Tensor, y: torch.Tensor | None) -> tuple:
+    """The critic's positional arguments: labels only for a labelled batch (as ``base.score``)."""
+    return (x,) if y is None else (x, y)
 
 
 class UnrolledObjective(VanillaObjective):
@@ -72,10 +78,8 @@ class UnrolledObjective(VanillaObjective):
                 moments[n] = (torch.zeros_like(p), torch.zeros_like(p), 0.0)
         return moments
 
-    def unrolled_parameters(
-        self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
-    ) -> tuple[Params, dict[str, torch.Tensor]]:
-        """θ_D^K as a differentiable function of ``fake`` (and hence of G), plus the buffers used."""
+    def unrolled_parameters(self, critic: nn.Module, batch: Batch) -> tuple[Params, dict[str, torch.Tensor]]:
+        """θ_D^K as a differentiable function of ``batch.fake`` (and hence of G), plus the buffers used."""
         if self.optimizer is None:
             raise RuntimeError("UnrolledObjective.bind(critic, optimizer) must be called before training")
         trainable = {n: p for n, p in critic.named_parameters() if p.requires_grad}
@@ -87,8 +91,8 @@ class UnrolledObjective(VanillaObjective):
         moments = self._initial_moments(trainable)
         for t in range(self.unroll_steps):
             full = {**params, **frozen, **buffers}
-            f_real = functional_call(critic, full, (real,))
-            f_fake = functional_call(critic, full, (fake,))
+            f_real = functional_call(critic, full, _inputs(batch.real, batch.labels))
+            f_fake = functional_call(critic, full, _inputs(batch.fake, batch.fake_labels))
             loss = logistic_critic_loss(f_real, f_fake)
             names = list(params)
             grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True, allow_unused=True)
@@ -96,13 +100,13 @@ class UnrolledObjective(VanillaObjective):
             params = self._step(params, grads, moments, t)
         return {**params, **frozen}, buffers
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
         if self.unroll_steps == 0:
-            return super().generator_loss(critic, fake, real)
-        params, buffers = self.unrolled_parameters(critic, real, fake)
+            return super().generator_loss(critic, batch)
+        params, buffers = self.unrolled_parameters(critic, batch)
         full = {**params, **buffers}
-        f_fake = functional_call(critic, full, (fake,))
+        f_fake = functional_call(critic, full, _inputs(batch.fake, batch.fake_labels))
         if self.non_saturating:
             return logistic_generator_loss(f_fake, non_saturating=True), {}
         # −(critic's cross-entropy) = E_P log D + E_Q log(1 − D): the value function G minimises.
-        return -logistic_critic_loss(functional_call(critic, full, (real,)), f_fake), {}
+        return -logistic_critic_loss(functional_call(critic, full, _inputs(batch.real, batch.labels)), f_fake), {}

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective, score_fake, score_real
 
 
 def logistic_critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
@@ -29,13 +29,13 @@ class VanillaObjective(Objective):
         self.non_saturating = bool(non_saturating)
         self.n_critic = int(n_critic)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        f_real, f_fake = critic(real), critic(fake)
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        f_real, f_fake = score_real(critic, batch), score_fake(critic, batch)
         loss = logistic_critic_loss(f_real, f_fake)
         return loss, {
             "d_real": float(torch.sigmoid(f_real.detach()).mean()),
             "d_fake": float(torch.sigmoid(f_fake.detach()).mean()),
         }
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        return logistic_generator_loss(critic(fake), self.non_saturating), {}
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        return logistic_generator_loss(score_fake(critic, batch), self.non_saturating), {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective, score_fake, score_real
 
 
 def wasserstein_critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
@@ -21,8 +21,8 @@ def wasserstein_critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch
 class WassersteinGenerator:
     """Generator side shared by every IPM-style critic: maximise E_Q f."""
 
-    def generator_loss(self, critic: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        return -critic(fake).mean(), {}
+    def generator_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        return -score_fake(critic, batch).mean(), {}
 
 
 class WGANObjective(WassersteinGenerator, Objective):
@@ -30,8 +30,8 @@ class WGANObjective(WassersteinGenerator, Objective):
         self.clip = float(clip)
         self.n_critic = int(n_critic)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        loss = wasserstein_critic_loss(critic(real), critic(fake))
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        loss = wasserstein_critic_loss(score_real(critic, batch), score_fake(critic, batch))
         return loss, {"wasserstein": -float(loss.detach())}
 
     @torch.no_grad()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.objectives.base import Objective
+from trainables.objectives.base import Batch, Objective, label_bound, score_fake, score_real
 from trainables.objectives.penalties import gradient_penalty, interpolates
 from trainables.objectives.wgan import WassersteinGenerator, wasserstein_critic_loss
 
@@ -20,7 +20,8 @@ class WGANGPObjective(WassersteinGenerator, Objective):
         self.gp_weight = float(gp_weight)
         self.n_critic = int(n_critic)
 
-    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        w_loss = wasserstein_critic_loss(critic(real), critic(fake))
-        gp = gradient_penalty(critic, interpolates(real, fake))
+    def critic_loss(self, critic: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        w_loss = wasserstein_critic_loss(score_real(critic, batch), score_fake(critic, batch))
+        # Interpolates pair each real sample with the fake of the same row, which shares its label.
+        gp = gradient_penalty(label_bound(critic, batch.labels), interpolates(batch.real, batch.fake))
         return w_loss + self.gp_weight * gp, {"wasserstein": -float(w_loss.detach()), "gp": float(gp.detach())}
