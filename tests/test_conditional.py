@@ -12,7 +12,8 @@ from torch import nn
 
 from trainables.data import dataset_info, load_dataset
 from trainables.evaluate import check_metrics, evaluator_from_config
-from trainables.metrics.conditional import accuracy, intra_fid
+from trainables.metrics.conditional import accuracy, frechet_distance_of_samples, intra_fid
+from trainables.metrics.fid import fid
 from trainables.nets import Critic, NetOptions, build_networks
 from trainables.nets.conditional import ConditionalBatchNorm, with_label_planes
 from trainables.objectives.auxiliary import AuxiliaryClassifier
@@ -174,6 +175,14 @@ def test_intra_fid_is_the_mean_of_per_class_frechet_distances():
     assert accuracy(torch.tensor([[2.0, 1.0], [0.0, 1.0], [3.0, 0.0]]), torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
 
 
+def test_the_sample_form_of_fid_equals_the_covariance_form():
+    """Fewer samples than dimensions (rank-deficient covariances, as intra-FID's ~100 per class) and more."""
+    torch.manual_seed(0)
+    for n1, n2, d in ((4, 6, 5), (30, 20, 50), (60, 40, 8)):
+        x, y = torch.randn(n1, d, dtype=torch.float64), 1.5 * torch.randn(n2, d, dtype=torch.float64) + 0.3
+        assert frechet_distance_of_samples(x, y) == pytest.approx(fid(x, y), rel=1e-6)
+
+
 def test_cas_scores_real_labelled_images_high_and_shifted_labels_at_zero():
     """A classifier trained on correctly labelled real images classifies the held-out split; one trained on the
     same images with every label shifted by one learns the shift, so it is wrong on nearly every real image."""
@@ -215,3 +224,11 @@ def test_a_short_training_learns_the_classes(method):
 
 
 EPOCHS = {"cgan": 3, "acgan": 2, "cgan_projection": 3}
+
+
+def test_ac_conditioning_wraps_any_objective_once():
+    fisher = get_method("fisher").make_objective({"condition": "ac"})
+    assert isinstance(fisher, AuxiliaryClassifier) and fisher.class_weight == 1.0  # AC-GAN's default
+    assert (fisher.n_critic, fisher.rho) == (2, 1e-6) and "lambda" in fisher.state_dict()
+    assert get_method("acgan").make_objective({"class_weight": 3.0}).class_weight == 3.0
+    assert not isinstance(get_method("fisher").make_objective({}), AuxiliaryClassifier)

@@ -427,8 +427,11 @@ def default_metrics(dataset: str, task: str = "generate", conditional: bool = Fa
 
 def _refusal(name: str, need: str, dataset: str, task: str) -> str:
     """Why ``name`` cannot be computed here, in one line naming the fix."""
-    info = dataset_info(dataset)
-    if need in ("pairs", "inputs") or (need == "labels" and task == "generate" and info.num_classes):
+    info, spec = dataset_info(dataset), get_task(task)
+    possible = {"embeddings", *spec.provides}  # what the task provides on some dataset of its kinds
+    possible |= {"images"} if {"image", "pair"} & set(spec.kinds) else set()
+    possible |= {"ring"} if "points" in spec.kinds else set()
+    if need not in possible or (need == "labels" and task == "generate" and info.num_classes):
         fits = [m for m in metric_names() if METRICS[m].needs <= provided(dataset, task, conditional=True)]
         hint = ("; class-conditional training (--condition) gives generated samples labels" if need == "labels"
                 else "")  # fmt: skip

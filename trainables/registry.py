@@ -75,7 +75,7 @@ class Method:
         values = {**self.defaults(), **config, **self.objective_options}
         params = inspect.signature(self.objective).parameters
         objective = self.objective(**{k: values[k] for k in params if k in values})
-        if (config.get("condition") or self.condition) == "ac":
+        if (config.get("condition") or self.condition) == "ac" and not objective.uses_class_head:
             from search_spaces.acgan import defaults as acgan_defaults
 
             objective = AuxiliaryClassifier(objective, values.get("class_weight", acgan_defaults()["class_weight"]))

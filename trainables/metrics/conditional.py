@@ -12,7 +12,23 @@ from __future__ import annotations
 
 import torch
 
-from trainables.metrics.fid import fid
+
+def frechet_distance_of_samples(real: torch.Tensor, generated: torch.Tensor) -> float:
+    """FID of two feature matrices, exact, through the samples instead of d × d covariances.
+
+    With centred, scaled samples A (d × n₁) and B (d × n₂), Σ₁ = AAᵀ and Σ₂ = BBᵀ (unbiased), and
+    Tr √(Σ₁^½ Σ₂ Σ₁^½) is the sum of the singular values of AᵀB (its square's eigenvalues are those of
+    Σ₁^½ Σ₂ Σ₁^½), so FID = ‖μ₁ − μ₂‖² + ‖A‖²_F + ‖B‖²_F − 2‖AᵀB‖_*: an n₁ × n₂ SVD in place of two d × d
+    eigendecompositions. Intra-FID has ~100 samples of 1,024–2,048-d features per class, where this is ~100× cheaper.
+    """
+    r, g = real.detach().to("cpu", torch.float64), generated.detach().to("cpu", torch.float64)
+    if r.shape[1] != g.shape[1] or len(r) < 2 or len(g) < 2:
+        raise ValueError(f"need ≥ 2 samples of equal dimension on each side (got {tuple(r.shape)}, {tuple(g.shape)})")
+    a = (r - r.mean(0)) / (len(r) - 1) ** 0.5
+    b = (g - g.mean(0)) / (len(g) - 1) ** 0.5
+    mean_term = float(((r.mean(0) - g.mean(0)) ** 2).sum())
+    cross = float(torch.linalg.svdvals(a @ b.T).sum())
+    return max(mean_term + float((a * a).sum()) + float((b * b).sum()) - 2.0 * cross, 0.0)
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -30,7 +46,8 @@ def class_accuracy(logits: torch.Tensor, generated_labels: torch.Tensor) -> floa
 def intra_fid(
     real: torch.Tensor, real_labels: torch.Tensor, generated: torch.Tensor, generated_labels: torch.Tensor
 ) -> float:
-    """Mean over the classes of the generated samples of FID(real of class k, generated of class k), float64.
+    """Mean over the classes of the generated samples of FID(real of class k, generated of class k), float64
+    (each the exact FID, computed through the samples: ``frechet_distance_of_samples``).
 
     Every class generated must have at least two samples on each side (a covariance needs two)."""
     real_labels, generated_labels = real_labels.cpu().long(), generated_labels.cpu().long()
@@ -43,5 +60,5 @@ def intra_fid(
         if len(r) < 2 or len(g) < 2:
             raise ValueError(f"intra-FID needs ≥ 2 real and ≥ 2 generated samples of class {k} "
                              f"(got {len(r)} and {len(g)})")  # fmt: skip
-        values.append(fid(r, g))
+        values.append(frechet_distance_of_samples(r, g))
     return float(torch.tensor(values, dtype=torch.float64).mean())

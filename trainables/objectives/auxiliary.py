@@ -24,6 +24,8 @@ def class_terms(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 class AuxiliaryClassifier(Objective):
     """``inner``'s losses plus AC-GAN's class terms; state, hooks and critic steps are ``inner``'s."""
 
+    uses_class_head = True
+
     def __init__(self, inner: Objective, class_weight: float):
         self.inner = inner
         self.class_weight = float(class_weight)

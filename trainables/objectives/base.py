@@ -62,6 +62,9 @@ class Objective(ABC):
 
     #: critic steps per generator step (n_c in paper 000's Algorithm 1)
     n_critic: int = 1
+    #: True for an objective with its own class terms on ``critic.class_logits``: under AC conditioning the
+    #: registry then adds no AC-GAN terms of its own (``trainables.objectives.auxiliary``)
+    uses_class_head: bool = False
 
     def bind(self, critic: nn.Module, critic_optimizer: torch.optim.Optimizer) -> None:
         """Called once by the loop after building the networks; objectives that simulate critic
