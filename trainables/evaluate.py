@@ -116,10 +116,13 @@ METRICS: dict[str, MetricSpec] = {}
 def metric(
     name: str,
     keys: dict[str, tuple[str | None, float | None]],
-    needs: tuple[str, ...] = (),
+    needs: tuple[str, ...] | str = (),
     labels: dict[str, str] | None = None,
 ) -> Callable[[MetricFn], MetricFn]:
-    """Register a metric: ``needs`` are keys of ``NEEDS`` (none: it reads only the outputs and real samples)."""
+    """Register a metric: ``needs`` are keys of ``NEEDS`` (none: it reads only the outputs and real samples). One
+    word alone may be given as a string; "samples" (reads the outputs only) is the empty tuple."""
+    if isinstance(needs, str):
+        needs = () if needs == "samples" else (needs,)
     unknown = set(needs) - set(NEEDS)
     if unknown:
         raise ValueError(f"metric {name}: unknown needs {sorted(unknown)}; valid: {', '.join(NEEDS)}")
