@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     report.seconds = time.time() - start
     path = report.write(out_dir)
     for c in report.claims:
-        print(f"[{c.verdict():>9s}] {c.text} — {c.evidence}")
+        print(f"[{c.verdict()}] {c.text} — {c.evidence}")
     print(f"report: {path} ({report.seconds:.0f} s)")
     return 0
 

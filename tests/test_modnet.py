@@ -145,7 +145,8 @@ def test_a_short_training_raises_target_accuracy():
         run.train_epoch()
     after = ev(run.sample(200), 1)
     assert after["target_accuracy"] >= before["target_accuracy"] + 0.1, (before, after)
-    assert 0.0 <= after["nearest_is_input"] <= 1.0
+    # A fresh U-Net's delta is small: each output's nearest training image is the very input it was made from.
+    assert before["nearest_is_input"] >= 0.95, before
 
 
 def _roundtrip(state: dict) -> dict:

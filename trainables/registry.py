@@ -181,6 +181,9 @@ METHODS: dict[str, Method] = {
         _builtin("improved_gan", "Improved GAN: feature-matching generator loss on the critic's features",
                  "Salimans et al. 2016 (paper 004 §3.3)", FeatureMatchingObjective,
                  net_options=IMPROVED_GAN_NETS, display_name="Improved GAN"),
+        _builtin("improved_gan_weak", "Improved GAN whose generator has no batch norm (paper 004's weaker model)",
+                 "paper 004 §3.3.2", FeatureMatchingObjective, "improved_gan",
+                 net_options={**IMPROVED_GAN_NETS, "g_batchnorm": False}, display_name="Improved GAN (no BN in G)"),
         _builtin("cyclegan", "CycleGAN: two ResNet generators A→B, B→A, PatchGAN critics, LSGAN + cycle + identity "
                  "losses, history pool", "Zhu et al. 2017 (paper 001 §6)", CycleGANObjective, task="translate",
                  kinds=("pair",), dataset="mnist5k-digits", display_name="CycleGAN"),
