@@ -86,7 +86,7 @@ def test_clean_resize_is_pil_bicubic_and_differs_from_legacy():
 
     x = (torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
     img = Image.fromarray(x[0, 1].numpy().astype("float32")).resize((64, 64), Image.Resampling.BICUBIC)
-    assert torch.allclose(resize(x, 64, "clean")[0, 1], torch.from_numpy(np.asarray(img)).clamp(0, 255))
+    assert torch.allclose(resize(x, 64, "clean")[0, 1], torch.from_numpy(np.array(img)).clamp(0, 255))
     assert (resize(x, 64, "clean") - resize(x, 64, "legacy")).abs().mean() > 1.0  # the resizer changes the input
     with pytest.raises(ValueError, match="unknown resizer"):
         resize(x, 64, "nearest")
