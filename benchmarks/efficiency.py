@@ -11,6 +11,12 @@
    with these convolution sizes — and the trainable's training epoch as a share of it.
 2. The metric phase's share of an epoch (sampling + scoring vs training + checkpoint) at the CLI's
    default settings (width 32, 1,000 scored samples, the full training set). Goal: ≤ 20 %.
+3. ``--references``: the metric phase's share of a trial's first epoch (what every trial pays, and all a trial
+   stopped at ASHA's first rung runs) with the real references embedded per trial (``--no-reference-cache``, the
+   former behaviour) and read from the reference cache, trials of both kinds alternating in one run, for the
+   default metrics and for the feature and memorisation metrics (``--reference-metrics``).
+
+    python benchmarks/efficiency.py --references [--trials 3] [--reference-metrics fid,kid,fd_inf,nn_share,authpct]
 """
 
 from __future__ import annotations
@@ -90,13 +96,45 @@ def bare_dcgan_step(width: int, batch: int, threads: int, repeats: int = 30) -> 
     return flops_and_seconds(step, repeats)
 
 
+def first_epoch_share(config: dict, threads: int) -> tuple[float, float]:
+    """(metric share of a fresh trial's first epoch, its metric-phase seconds)."""
+    times = bare_epochs(config, 1, threads)
+    return times.metrics[0] / times.total()[0], times.metrics[0]
+
+
+def reference_cache_shares(a: argparse.Namespace) -> None:
+    import statistics
+
+    for metrics in (None, a.reference_metrics):
+        extra = ["--metrics", metrics] if metrics else []
+        config = config_from(a, *extra)
+        first_epoch_share({**config, "reference_cache": True}, a.threads)  # fills the cache (not counted)
+        rows = {False: [], True: []}
+        for _ in range(a.trials):
+            for cached in (False, True):
+                rows[cached].append(first_epoch_share({**config, "reference_cache": cached}, a.threads))
+        label = metrics or ",".join(config["metrics"])
+        for cached, values in rows.items():
+            share, seconds = statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
+            how = "cached references" if cached else "per-trial references"
+            print(f"| {label} | {how} | {seconds:.2f} s | {share:.1%} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_scale_args(p)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--epochs", type=int, default=3, help="timed training epochs (first left out when > 1)")
     p.add_argument("--widths", default="32,64,128", help="widths of the FLOP/s comparison (first: CLI default)")
+    p.add_argument("--references", action="store_true", help="only section 3: reference cache on and off")
+    p.add_argument("--trials", type=int, default=3, help="section 3: trials of each kind (median reported)")
+    p.add_argument("--reference-metrics", default="fid,kid,fd_inf,nn_share,authpct")
     a = p.parse_args()
+    if a.references:
+        print(f"{a.method} on {a.dataset}, width {a.width}, {a.eval_samples} samples scored, {a.threads} threads")
+        print("| metrics | real side | metric phase, 1st epoch | share of the 1st epoch |\n|:---|:---|---:|---:|")
+        reference_cache_shares(a)
+        return
 
     peak, n = matmul_peak(a.threads)
     rows = []
