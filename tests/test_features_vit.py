@@ -117,3 +117,24 @@ def test_wrong_or_missing_weights_are_one_line(tmp_path, dinov2_b, monkeypatch):
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(FeatureWeightsError, match="not a readable weights file"):
         VitFeatures("clip-vitl14", junk)
+
+
+def test_search_config_records_the_feature_identity_of_search_and_finals(dinov2_b):
+    import hashlib
+
+    from tuner.cli import build_parser, trial_config, validate_metrics
+
+    path = str(dinov2_b[0])
+    args = build_parser().parse_args(["fisher", "--features", "dinov2-vitb14", "--feature-weights", path,
+                                      "--final-features", "dinov2-vitb14", "--final-feature-weights", path,
+                                      "--resizer", "legacy"])  # fmt: skip
+    validate_metrics(args)
+    config = trial_config(args)
+    sha = hashlib.sha256(dinov2_b[0].read_bytes()).hexdigest()
+    assert config["metrics"] == ["fid", "fd_inf", "kid"]  # no class logits on this path: feature metrics
+    assert (config["feature_path"], config["feature_weights_sha256"], config["resizer"]) == (
+        "dinov2-vitb14",
+        sha,
+        "legacy",
+    )
+    assert config["final_features"]["feature_weights_sha256"] == sha and config["reference_cache"] is True

@@ -449,6 +449,11 @@ def validate_metrics(args: argparse.Namespace) -> None:
             raise UsageError(str(e)) from e
         problem = inception_weights_problem(weights)
         _check(problem is None, problem or "")
+    for flag, kind, given in (("--feature-weights", args.features, getattr(args, "feature_weights", None)),
+                              ("--final-feature-weights", getattr(args, "final_features", None) or args.features,
+                               getattr(args, "final_feature_weights", None))):  # fmt: skip
+        _check(not given or kind not in ("classifier", "raw"), f"{flag} is for a network feature path (inception, "
+               f"dinov2-*, clip-vitl14); {kind} has no weights file: drop it or pick --features")  # fmt: skip
     if needs_extractor(metrics):
         _feature_weights_sha256(args.features, getattr(args, "feature_weights", None), "--feature-weights")
         if getattr(args, "final_features", None):
