@@ -194,7 +194,10 @@ def run_finals(
         if finals[i].run_id:
             log_final_metrics(client, finals[i].run_id, finals[i].metrics, args.epochs, args.final_samples)
             if gallery is not None:
-                client.log_image(finals[i].run_id, gallery, artifact_file=GALLERY_FILE)
+                try:  # a view, not a score: a store that is down loses the image, never the final's scores
+                    client.log_image(finals[i].run_id, gallery, artifact_file=GALLERY_FILE)
+                except Exception as e:
+                    print(f"warning: final seed {finals[i].seed}: nearest-neighbour gallery not logged ({e})")
     summary = summarise(finals)
     if parent_run_id and summary:
         ts = int(time.time() * 1000)
