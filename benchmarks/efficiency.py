@@ -13,8 +13,9 @@
    default settings (width 32, 1,000 scored samples, the full training set). Goal: ≤ 20 %.
 3. ``--references``: the metric phase's share of a trial's first epoch (what every trial pays, and all a trial
    stopped at ASHA's first rung runs) with the real references embedded per trial (``--no-reference-cache``, the
-   former behaviour) and read from the reference cache, trials of both kinds alternating in one run, for the
-   default metrics and for the feature and memorisation metrics (``--reference-metrics``).
+   former behaviour) and read from the reference cache: a fresh evaluator each time (as each trial builds one),
+   both kinds alternating in one run on the same samples, against one timed training epoch and checkpoint; for
+   the default metrics and for the feature and memorisation metrics (``--reference-metrics``).
 
     python benchmarks/efficiency.py --references [--trials 3] [--reference-metrics fid,kid,fd_inf,nn_share,authpct]
 """
@@ -96,28 +97,50 @@ def bare_dcgan_step(width: int, batch: int, threads: int, repeats: int = 30) -> 
     return flops_and_seconds(step, repeats)
 
 
-def first_epoch_share(config: dict, threads: int) -> tuple[float, float]:
-    """(metric share of a fresh trial's first epoch, its metric-phase seconds)."""
-    times = bare_epochs(config, 1, threads)
-    return times.metrics[0] / times.total()[0], times.metrics[0]
+def first_epoch_phases(config: dict, threads: int, trials: int) -> tuple[float, float, dict[bool, list[float]]]:
+    """One training epoch and its checkpoint write, timed once (they do not depend on the references); then the
+    metric phase of a fresh trial's first epoch (a new evaluator: what each trial builds), ``trials`` times with
+    per-trial references and with cached ones, alternating, on the same samples."""
+    import tempfile
+    from pathlib import Path
+
+    from trainables.evaluate import evaluator_from_config
+    from trainables.trainable import save_sample_grid
+
+    torch.set_num_threads(threads)
+    data = load_dataset(config["dataset"], config.get("data_root"))
+    run = GANRun({**config, "epochs": 1}, data, "cpu")
+    start = time.perf_counter()
+    run.train_epoch()
+    train = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        torch.save(run.state_dict(), Path(d) / "state.pt")
+        save_sample_grid(run.sample(64), Path(d) / "samples.png")
+        ckpt = time.perf_counter() - start
+    evaluator_from_config({**config, "reference_cache": True}, data)(run.sample(config["eval_samples"]), 1, True)
+    metrics: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(trials):
+        for cached in (False, True):
+            start = time.perf_counter()
+            evaluator = evaluator_from_config({**config, "reference_cache": cached}, data)
+            evaluator(run.sample(max(evaluator.samples_needed(1, True, config["eval_samples"]), 64)), 1, True)
+            metrics[cached].append(time.perf_counter() - start)
+    return train, ckpt, metrics
 
 
 def reference_cache_shares(a: argparse.Namespace) -> None:
     import statistics
 
     for metrics in (None, a.reference_metrics):
-        extra = ["--metrics", metrics] if metrics else []
-        config = config_from(a, *extra)
-        first_epoch_share({**config, "reference_cache": True}, a.threads)  # fills the cache (not counted)
-        rows = {False: [], True: []}
-        for _ in range(a.trials):
-            for cached in (False, True):
-                rows[cached].append(first_epoch_share({**config, "reference_cache": cached}, a.threads))
-        label = metrics or ",".join(config["metrics"])
-        for cached, values in rows.items():
-            share, seconds = statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
+        config = config_from(a, *(["--metrics", metrics] if metrics else []))
+        train, ckpt, phases = first_epoch_phases(config, a.threads, a.trials)
+        label = ",".join(config["metrics"])
+        for cached, values in phases.items():
+            seconds = statistics.median(values)
             how = "cached references" if cached else "per-trial references"
-            print(f"| {label} | {how} | {seconds:.2f} s | {share:.1%} |")
+            print(f"| {label} | {how} | {train:.1f} s | {seconds:.2f} s | {seconds / (train + seconds + ckpt):.1%} |",
+                  flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -132,7 +155,8 @@ def main() -> None:
     a = p.parse_args()
     if a.references:
         print(f"{a.method} on {a.dataset}, width {a.width}, {a.eval_samples} samples scored, {a.threads} threads")
-        print("| metrics | real side | metric phase, 1st epoch | share of the 1st epoch |\n|:---|:---|---:|---:|")
+        print("| metrics | real side | training epoch | metric phase, 1st epoch | share of the 1st epoch |")
+        print("|:---|:---|---:|---:|---:|")
         reference_cache_shares(a)
         return
 
