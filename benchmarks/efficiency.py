@@ -11,6 +11,13 @@
    with these convolution sizes — and the trainable's training epoch as a share of it.
 2. The metric phase's share of an epoch (sampling + scoring vs training + checkpoint) at the CLI's
    default settings (width 32, 1,000 scored samples, the full training set). Goal: ≤ 20 %.
+3. ``--references``: the metric phase's share of a trial's first epoch (what every trial pays, and all a trial
+   stopped at ASHA's first rung runs) with the real references embedded per trial (``--no-reference-cache``, the
+   former behaviour) and read from the reference cache: a fresh evaluator each time (as each trial builds one),
+   both kinds alternating in one run on the same samples, against one timed training epoch and checkpoint; for
+   the default metrics and for the feature and memorisation metrics (``--reference-metrics``).
+
+    python benchmarks/efficiency.py --references [--trials 3] [--reference-metrics fid,kid,fd_inf,nn_share,authpct]
 """
 
 from __future__ import annotations
@@ -90,13 +97,68 @@ def bare_dcgan_step(width: int, batch: int, threads: int, repeats: int = 30) -> 
     return flops_and_seconds(step, repeats)
 
 
+def first_epoch_phases(config: dict, threads: int, trials: int) -> tuple[float, float, dict[bool, list[float]]]:
+    """One training epoch and its checkpoint write, timed once (they do not depend on the references); then the
+    metric phase of a fresh trial's first epoch (a new evaluator: what each trial builds), ``trials`` times with
+    per-trial references and with cached ones, alternating, on the same samples."""
+    import tempfile
+    from pathlib import Path
+
+    from trainables.evaluate import evaluator_from_config
+    from trainables.trainable import save_sample_grid
+
+    torch.set_num_threads(threads)
+    data = load_dataset(config["dataset"], config.get("data_root"))
+    run = GANRun({**config, "epochs": 1}, data, "cpu")
+    start = time.perf_counter()
+    run.train_epoch()
+    train = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        torch.save(run.state_dict(), Path(d) / "state.pt")
+        save_sample_grid(run.sample(64), Path(d) / "samples.png")
+        ckpt = time.perf_counter() - start
+    evaluator_from_config({**config, "reference_cache": True}, data)(run.sample(config["eval_samples"]), 1, True)
+    metrics: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(trials):
+        for cached in (False, True):
+            start = time.perf_counter()
+            evaluator = evaluator_from_config({**config, "reference_cache": cached}, data)
+            evaluator(run.sample(max(evaluator.samples_needed(1, True, config["eval_samples"]), 64)), 1, True)
+            metrics[cached].append(time.perf_counter() - start)
+    return train, ckpt, metrics
+
+
+def reference_cache_shares(a: argparse.Namespace) -> None:
+    import statistics
+
+    for metrics in (None, a.reference_metrics):
+        config = config_from(a, *(["--metrics", metrics] if metrics else []))
+        train, ckpt, phases = first_epoch_phases(config, a.threads, a.trials)
+        label = ",".join(config["metrics"])
+        for cached, values in phases.items():
+            seconds = statistics.median(values)
+            how = "cached references" if cached else "per-trial references"
+            print(f"| {label} | {how} | {train:.1f} s | {seconds:.2f} s | {seconds / (train + seconds + ckpt):.1%} |",
+                  flush=True)  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_scale_args(p)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--epochs", type=int, default=3, help="timed training epochs (first left out when > 1)")
     p.add_argument("--widths", default="32,64,128", help="widths of the FLOP/s comparison (first: CLI default)")
+    p.add_argument("--references", action="store_true", help="only section 3: reference cache on and off")
+    p.add_argument("--trials", type=int, default=3, help="section 3: trials of each kind (median reported)")
+    p.add_argument("--reference-metrics", default="fid,kid,fd_inf,nn_share,authpct")
     a = p.parse_args()
+    if a.references:
+        print(f"{a.method} on {a.dataset}, width {a.width}, {a.eval_samples} samples scored, {a.threads} threads")
+        print("| metrics | real side | training epoch | metric phase, 1st epoch | share of the 1st epoch |")
+        print("|:---|:---|---:|---:|---:|")
+        reference_cache_shares(a)
+        return
 
     peak, n = matmul_peak(a.threads)
     rows = []

@@ -94,10 +94,28 @@ class Search:
             settings.add(f"{f'EMA {ema:g}' if ema else 'no EMA'}, {'bf16' if amp else 'fp32'}")
         return "; ".join(sorted(settings)) if settings else "n/a"
 
+    def _feature_params(self, key: str) -> set[str]:
+        """``key`` of the feature identity the scores were made with: finals scored on ``final_features`` where the
+        search chose them (e.g. ViT-L/14 after a ViT-B/14 search), else the runs' own features."""
+        out = set()
+        for r in self.finals or self.trials:
+            prefix = "final_features." if self.finals and "final_features.feature_path" in r.params else ""
+            value = r.params.get(prefix + key)
+            if value not in (None, "None", "none"):
+                out.add(value)
+        return out
+
     @property
     def feature_path(self) -> str:
-        paths = {r.params["feature_path"] for r in self.finals or self.trials if "feature_path" in r.params}
+        paths = self._feature_params("feature_path")
         return ", ".join(sorted(paths)) if paths else "n/a"
+
+    @property
+    def feature_setting(self) -> str:
+        """Weights file (its SHA-256, shortened) and resizer behind the features: scores compare within one."""
+        weights = {f"weights {w[:12]}" for w in self._feature_params("feature_weights_sha256")}
+        resizers = {f"{r} resize" for r in self._feature_params("resizer")}
+        return ", ".join(sorted(weights) + sorted(resizers)) if weights or resizers else "n/a"
 
 
 # Tables every MLflow sqlite store has: without them MLflow would create (or migrate) the schema on open,
@@ -162,10 +180,14 @@ def check_out_dir(out: str | Path, flag: str = "--out") -> None:
 
 
 def check_one_feature_path(selected: list[Search]) -> None:
-    """Scores from different feature paths are never compared, in a table or a figure."""
+    """Scores from different feature paths, weights files or resizers are never compared, in a table or a figure."""
     paths = {s.feature_path for s in selected} - {"n/a"}
     if len(paths) > 1:
         raise ReportError(f"scores come from different feature paths ({', '.join(sorted(paths))}); select one")
+    settings = {s.feature_setting for s in selected} - {"n/a"}
+    if len(settings) > 1:
+        raise ReportError(f"scores come from different feature weights or resizers ({' | '.join(sorted(settings))}); "
+                          "select searches scored with one")  # fmt: skip
 
 
 def _record(run) -> RunRecord:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reports.store import ReportError, Search, check_out_dir, load_searches, row_labels
+from reports.store import ReportError, Search, check_one_feature_path, check_out_dir, load_searches, row_labels
 from trainables.evaluate import metric_direction, metric_modes
 from trainables.evaluate import metric_label as registry_label
 
@@ -357,9 +357,7 @@ def build_table(
     if test not in ("welch", "bootstrap"):
         raise ReportError(f"unknown test {test!r}; valid: welch, bootstrap")
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
-    paths = {s.feature_path for s in selected} - {"n/a"}
-    if len(paths) > 1:
-        raise ReportError(f"scores come from different feature paths ({', '.join(sorted(paths))}); select one")
+    check_one_feature_path(selected)
     scorings = {s.scoring for s in selected} - {"n/a"}
     if len(scorings) > 1 and not allow_mixed_scoring:
         raise ReportError(

@@ -77,6 +77,12 @@ def cases(data: Path) -> list[tuple[str, list[str], str]]:
         ("unreachable address", ["fisher", "--address", f"127.0.0.1:{free_port()}"], "no Ray head reachable at"),
         ("storage scheme", ["fisher", "--storage", "ftp://host/x"], "--storage: unsupported URI scheme 'ftp'"),
         ("fault spec", ["fisher", "--inject-fault", "boom:1:m"], "--inject-fault: expected KIND:EPOCH:MARKER"),
+        ("no ViT weights", ["fisher", "--features", "dinov2-vitl14"],
+         "dinov2-vitl14 weights not found (nothing is downloaded): pass --feature-weights FILE, or copy "
+         "dinov2_vitl14_pretrain.pth"),
+        ("ViT without logits", ["fisher", "--features", "clip-vitl14", "--metrics", "inception_score,fid"],
+         "inception_score need(s) class logits, which the clip-vitl14 path has none of"),
+        ("resizer on classifier", ["fisher", "--resizer", "clean"], "--resizer applies to the network feature paths"),
     ]  # fmt: skip
 
 

@@ -101,6 +101,19 @@ def test_final_scores_are_the_paper_protocol_on_the_final_checkpoint(store, fina
         assert run.data.metrics["final_inception_score_std"] == pytest.approx(std, rel=1e-6, abs=1e-8)
 
 
+def test_each_final_logs_its_nearest_neighbour_gallery(finals, tmp_path):
+    """generated | its 3 nearest training images, 8 rows, 28 px tiles with 2 px padding."""
+    from PIL import Image
+
+    from tuner.finals import GALLERY_FILE
+
+    client, runs = finals
+    for run in runs:
+        assert GALLERY_FILE in {a.path for a in client.list_artifacts(run.info.run_id)}
+    img = Image.open(client.download_artifacts(runs[0].info.run_id, GALLERY_FILE, str(tmp_path)))
+    assert img.size == (4 * 30 + 2, 8 * 30 + 2)
+
+
 @pytest.mark.parametrize(
     "argv, needle",
     [

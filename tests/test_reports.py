@@ -44,22 +44,23 @@ def _run(client, exp, name, tags, params, metrics):
     return run.info.run_id
 
 
-def make_hand_store(uri, experiment="hand", feature_paths=None) -> str:
+def make_hand_store(uri, experiment="hand", feature_paths=None, feature_params=None) -> str:
     client = MlflowClient(uri)
     exp = client.create_experiment(experiment)
     for method, (is_values, ddm_values, trial_seconds) in HAND.items():
         fpath = (feature_paths or {}).get(method, "classifier:mnist5k")
+        more = (feature_params or {}).get(method, {})  # e.g. the weights' SHA-256, the resizer
         search = f"{method}-hand"
         parent = _run(client, exp, search, {"role": "search", "search_name": search, "method": method,
                                             "group": "a" if method == "fisher" else "b"},
                       {"metric": "inception_score", "epochs": 10}, {})  # fmt: skip
         child = {"mlflow.parentRunId": parent, "search_name": search, "method": method}
         for i, s in enumerate(trial_seconds):
-            _run(client, exp, f"t{i}", {**child, "role": "trial"}, {"epochs": 10, "feature_path": fpath},
+            _run(client, exp, f"t{i}", {**child, "role": "trial"}, {"epochs": 10, "feature_path": fpath, **more},
                  {"time_total_s": (s, 10), "inception_score": (5.0, 10)})  # fmt: skip
         for seed, (v_is, v_ddm) in enumerate(zip(is_values, ddm_values, strict=True), start=1):
             _run(client, exp, f"final seed={seed}", {**child, "role": "final", "final": "true", "seed": str(seed)},
-                 {"epochs": 10, "seed": seed, "feature_path": fpath},
+                 {"epochs": 10, "seed": seed, "feature_path": fpath, **more},
                  {"final_inception_score": (v_is, 10), "final_inception_score_std": (0.1, 10),
                   "final_ddm": (v_ddm, 10), "time_total_s": (FINAL_SECONDS, 10)})  # fmt: skip
     return uri
@@ -186,6 +187,26 @@ def test_selection_by_method_search_tag_and_baseline(hand):
 def test_scores_from_different_feature_paths_are_never_mixed(hand):
     with pytest.raises(ReportError, match="different feature paths"):
         build(hand, experiments=["mixed"])
+
+
+def test_scores_from_different_weights_or_resizers_are_never_mixed(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    dino = {"fisher": "dinov2-vitb14", "deli_fisher": "dinov2-vitb14"}
+    same = {"feature_weights_sha256": "a" * 64, "resizer": "clean"}
+    make_hand_store(uri, "weights", dino, {"fisher": same, "deli_fisher": {**same, "feature_weights_sha256": "b" * 64}})
+    make_hand_store(uri, "resizers", dino, {"fisher": same, "deli_fisher": {**same, "resizer": "legacy"}})
+    # Finals scored on ViT-L/14 after ViT-B/14 searches: the table speaks of the finals' features.
+    final_l = {"final_features.feature_path": "dinov2-vitl14", "final_features.feature_weights_sha256": "c" * 64,
+               "final_features.resizer": "clean", **same}  # fmt: skip
+    make_hand_store(uri, "final-l", dino, {"fisher": final_l, "deli_fisher": final_l})
+    for experiment, needle in (("weights", "weights aaaaaaaaaaaa, clean resize | weights bbbbbbbbbbbb"),
+                               ("resizers", "clean resize | weights aaaaaaaaaaaa, legacy resize")):  # fmt: skip
+        with pytest.raises(ReportError, match="different feature weights or resizers") as e:
+            table.build_table(uri, experiments=[experiment])
+        assert needle in str(e.value)
+        with pytest.raises(ReportError, match="different feature weights or resizers"):
+            plots.make_figures(uri, str(tmp_path / "figs"), experiments=[experiment])
+    assert "dinov2-vitl14" in table.build_table(uri, experiments=["final-l"]).markdown()
 
 
 def test_table_cli_writes_files_and_rejects_bad_input(hand, tmp_path, capsys):

@@ -23,14 +23,13 @@ import torch
 
 from trainables.conditioning import balanced_labels, trial_condition
 from trainables.data import Dataset, as_float, dataset_info, ring_modes
-from trainables.features import Embeddings, FeatureExtractor, default_feature_kind, feature_path
+from trainables.features import Embeddings, FeatureExtractor, canonical_kind, default_feature_kind, feature_path
 from trainables.metrics import (
     cycle_l1,
     ddm,
     ddm_goldberger,
     ddm_relative,
     ddm_squared,
-    fid,
     inception_score,
     kid,
     ms_ssim_diversity,
@@ -39,8 +38,15 @@ from trainables.metrics import (
     ring_coverage,
     translation_accuracy,
 )
+from trainables.metrics.authpct import authpct
+from trainables.metrics.c_t import c_t
 from trainables.metrics.conditional import class_accuracy, intra_fid
+from trainables.metrics.fd_inf import fd_inf
+from trainables.metrics.fid import frechet_distance, gaussian_stats, psd_sqrt
 from trainables.metrics.modify import delta_l1, nearest_is_input, target_accuracy
+from trainables.metrics.nearest import nearest_other
+from trainables.metrics.nn_share import nn_share
+from trainables.references import Reference, load_reference
 from trainables.tasks import TASKS, TaskEvaluator, get_task
 
 # What a metric can need. An evaluation provides "embeddings" and "samples"-level access always; the rest depend
@@ -71,6 +77,9 @@ class EvalContext:
     real_x: Callable[[str], torch.Tensor]  # the (capped) real samples of 'test' / 'train'
     n_embed: int = 0  # generated samples to embed: the most any due metric uses
     _generated: Embeddings | None = field(default=None, repr=False)
+    # The cached reference entries behind ``reference`` (trainables.references), where the evaluator keeps them:
+    # the real side's μ/Σ and nearest-neighbour distances are then computed once for every trial.
+    reference_entry: Callable[[str], Reference] | None = None
 
     labels: torch.Tensor | None = None  # the class each output should show (NEEDS["labels"]), when it has one
     real_y: Callable[[str], torch.Tensor | None] | None = None  # labels of real_x('test') / real_x('train')
@@ -92,6 +101,20 @@ class EvalContext:
         if self._generated is None or len(self._generated) < n:
             self._generated = self.extractor.embed(self.samples[: max(n, self.n_embed)])
         return self._generated[:n]
+
+    def real_stats(self, which: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """μ, Σ, Σ^{1/2} of the real split's features (cached where the evaluator caches references)."""
+        if self.reference_entry is not None:
+            return self.reference_entry(which).stats()
+        mu, sigma = gaussian_stats(self.reference(which).features)
+        return mu, sigma, psd_sqrt(sigma)
+
+    def train_nearest(self) -> torch.Tensor:
+        """Each (capped) training sample's distance to its nearest other training sample, in the features."""
+        if self.reference_entry is not None:
+            entry = self.reference_entry("train")
+            return entry.derived("nearest_other", lambda: nearest_other(entry.embeddings.features))
+        return nearest_other(self.reference("train").features)
 
     def logits(self, which: str) -> torch.Tensor:
         """Logits of 'generated' (all samples), 'test' or 'train' (for callers that want logits only)."""
@@ -247,7 +270,33 @@ def _ddm_sq(ctx: EvalContext, n: int) -> dict[str, float]:
 
 @metric("fid", {"fid": ("min", INF)}, ("embeddings",), labels={"fid": "FID"})
 def _fid(ctx: EvalContext, n: int) -> dict[str, float]:
-    return {"fid": fid(ctx.reference("test").features, ctx.embedded(n).features)}
+    mu, sigma, root = ctx.real_stats("test")  # the same value as fid(real, generated), the real side cached
+    return {"fid": frechet_distance(mu, sigma, *gaussian_stats(ctx.embedded(n).features), sigma1_sqrt=root)}
+
+
+@metric("fd_inf", {"fd_inf": ("min", INF)}, "embeddings", labels={"fd_inf": "FD∞"})
+def _fd_inf(ctx: EvalContext, n: int) -> dict[str, float]:
+    mu, sigma, _ = ctx.real_stats("test")
+    return {"fd_inf": fd_inf((mu, sigma), ctx.embedded(n).features)}
+
+
+# Memorisation: generated samples against the (capped) training split, in the chosen features.
+@metric("nn_share", {"nn_share": ("min", 1.0)}, "embeddings", labels={"nn_share": "NN copy share"})
+def _nn_share(ctx: EvalContext, n: int) -> dict[str, float]:
+    train = ctx.reference("train").features
+    return {"nn_share": nn_share(train, ctx.embedded(n).features, ctx.train_nearest())}
+
+
+@metric("authpct", {"authpct": ("max", 0.0)}, "embeddings", labels={"authpct": "AuthPct"})
+def _authpct(ctx: EvalContext, n: int) -> dict[str, float]:
+    return {"authpct": authpct(ctx.reference("train").features, ctx.embedded(n).features, ctx.train_nearest())}
+
+
+# No direction: C_T ≈ 0 is ideal, ≪ 0 copying, ≫ 0 underfitting.
+@metric("c_t", {"c_t": (None, None)}, "embeddings", labels={"c_t": "C_T"})
+def _c_t(ctx: EvalContext, n: int) -> dict[str, float]:
+    ref = ctx.reference
+    return {"c_t": c_t(ref("train").features, ref("test").features, ctx.embedded(n).features)}
 
 
 @metric(
@@ -467,6 +516,21 @@ def check_metrics(names, dataset: str, task: str = "generate", conditional: bool
     return entries
 
 
+# Metrics that read class logits (Embeddings.logits): the DINOv2/CLIP paths have none.
+LOGIT_METRICS = ("inception_score", "ddm", "ddm_relative", "ddm_goldberger", "ddm_sq", "target_accuracy",
+                 "translation_accuracy")  # fmt: skip
+
+
+def check_feature_metrics(names, kind: str) -> None:
+    """ValueError (one line) when a selected metric needs class logits the feature path ``kind`` lacks."""
+    from trainables.features import NO_LOGITS, canonical_kind
+
+    if canonical_kind(kind) in NO_LOGITS and (bad := [m for m in resolve_metrics(names) if m in LOGIT_METRICS]):
+        raise ValueError(f"{', '.join(bad)} need(s) class logits, which the {kind} path has none of; select "
+                         "feature metrics (fid, kid, fd_inf, precision_recall, nn_share, authpct, c_t) or "
+                         "--features classifier / inception-v3")  # fmt: skip
+
+
 def needs_extractor(names) -> bool:
     return any("embeddings" in METRICS[e].needs for e in resolve_metrics(names))
 
@@ -528,6 +592,7 @@ class Evaluator(TaskEvaluator):
         num_classes: int = 0,
         scorer: FeatureExtractor | None = None,
         task: str = "generate",
+        cache_references: bool = True,
     ):
         """``samples``/``every``: per-metric generated-sample count and epoch period, keyed by metric name
         (or one of its result keys); a metric not named uses every sample it is given, every epoch.
@@ -542,9 +607,17 @@ class Evaluator(TaskEvaluator):
         self.scorer = scorer
         kind = default_feature_kind(name)
         self.feature_path = self.extractor.path if self.extractor else feature_path(kind, name)
-        # Real references never change between epochs: subset and embed them once per trial.
+        # Real references never change: subset them once per trial, embed them once per cache (trainables.references).
+        self.cache_references = cache_references
         self._real: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
-        self._reference: dict[str, Embeddings] = {}
+        self._reference: dict[str, Reference] = {}
+
+    @property
+    def feature_identity(self) -> dict[str, str]:
+        """Feature path, weights SHA-256 and resizer: recorded with every result."""
+        if self.extractor is not None:
+            return {**self.extractor.identity(), "feature_path": self.feature_path}
+        return {"feature_path": self.feature_path, "feature_weights_sha256": "none", "resizer": "none"}
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -566,12 +639,16 @@ class Evaluator(TaskEvaluator):
     def real_y(self, which: str) -> torch.Tensor | None:
         return self._real_split(which)[1]
 
-    def reference(self, which: str) -> Embeddings:
+    def reference_entry(self, which: str) -> Reference:
         if which not in self._reference:
             if self.extractor is None:
                 raise ValueError(f"the selected metrics need a feature extractor; none given for {self.data.info.name}")
-            self._reference[which] = self.extractor.embed(self.real_x(which))
+            self._reference[which] = load_reference(which, self.real_x(which), self.extractor, self.data.info.name,
+                                                    self.cache_references)  # fmt: skip
         return self._reference[which]
+
+    def reference(self, which: str) -> Embeddings:
+        return self.reference_entry(which).embeddings
 
     def due(self, epoch: int | None = None, final: bool = False) -> list[str]:
         return self.schedule.due(epoch, final)
@@ -588,7 +665,8 @@ class Evaluator(TaskEvaluator):
         counts = self.schedule.counts(due, len(samples))
         labels = balanced_labels(len(samples), self.num_classes) if self.num_classes else None
         ctx = EvalContext(self.data, samples, self.extractor, self.reference, self.real_x, Schedule.n_embed(counts),
-                          labels=labels, real_y=self.real_y, scorer=self.scorer)  # fmt: skip
+                          reference_entry=self.reference_entry, labels=labels, real_y=self.real_y,
+                          scorer=self.scorer)  # fmt: skip
         out: dict[str, float] = {}
         for name in due:
             out.update(METRICS[name].fn(ctx, counts[name]))
@@ -611,17 +689,21 @@ def evaluator_from_config(config: dict, data: Dataset, device: str | torch.devic
     conditional = bool(trial_condition(config)) if "method" in config else False
     name = data.info.name
     metrics = config.get("metrics") or default_metrics(name, conditional=conditional)
-    kind = config.get("features") or default_feature_kind(name, config.get("inception_weights"))
+    weights = config.get("inception_weights")
+    kind = canonical_kind(config.get("features") or default_feature_kind(name, weights))
     extractor = scorer = None
     if needs_extractor(metrics):
-        extractor = build_extractor(kind, name, inception_weights=config.get("inception_weights"),
-                                    data_root=config.get("data_root"), device=device)  # fmt: skip
+        check_feature_metrics(metrics, kind)
+        extractor = build_extractor(kind, name, inception_weights=weights, data_root=config.get("data_root"),
+                                    device=device, feature_weights=config.get("feature_weights"),
+                                    resizer=config.get("resizer"))  # fmt: skip
     if needs_scorer(metrics):
         scorer = scoring_classifier(name, config.get("data_root"), device, extractor)
     default_n = int(config.get("eval_samples", 1000))
     given = {resolve_metrics([k])[0]: int(v) for k, v in (config.get("metric_samples") or {}).items()}
     samples = {m: given.get(m, default_n) for m in resolve_metrics(metrics)}
     ev = Evaluator(data, extractor, metrics, samples=samples, every=config.get("metric_every") or {},
-                   num_classes=data.info.num_classes if conditional else 0, scorer=scorer)  # fmt: skip
+                   num_classes=data.info.num_classes if conditional else 0, scorer=scorer,
+                   cache_references=config.get("reference_cache", True))  # fmt: skip
     ev.feature_path = feature_path(kind, name)
     return ev

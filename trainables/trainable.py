@@ -197,7 +197,8 @@ def train_gan(config: dict) -> None:
         inject_faults(config, run, "before_epoch")
         stats = run.train_epoch()
         inject_faults(config, run, "after_training")
-        result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path}
+        result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path,
+                  **getattr(evaluator, "feature_identity", {})}  # fmt: skip
         result.update(schedule_values(config))  # under PBT: the knobs this epoch trained with
         result.update(donor or {})  # the first result after an exploit names the copied checkpoint
         donor = None

@@ -8,8 +8,24 @@ import argparse
 from pathlib import Path
 
 from trainables.data import check_data_root, dataset_info, dataset_names, load_dataset
-from trainables.evaluate import check_metrics, default_metrics, metric_modes, metric_names, needs_extractor
-from trainables.features import check_feature_kind, default_feature_kind, feature_path
+from trainables.evaluate import (
+    check_feature_metrics,
+    check_metrics,
+    default_metrics,
+    metric_modes,
+    metric_names,
+    needs_extractor,
+)
+from trainables.features import (
+    FEATURE_CHOICES,
+    NO_LOGITS,
+    VIT_KINDS,
+    canonical_kind,
+    check_feature_kind,
+    check_resizer,
+    default_feature_kind,
+    feature_path,
+)
 from trainables.nets import NetOptions, NetworkError, network_family
 from trainables.nets.conditional import CONDITIONS
 from trainables.pair_data import PAIR_IMAGE_SIZE, load_real_pair
@@ -67,9 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: --eval-samples for each)")  # fmt: skip
     p.add_argument("--metric-every", default="", help="compute expensive metrics every k epochs (and at the last), "
                    "e.g. fid=5,precision_recall=5 (default 1; the optimised metric must stay at 1)")  # fmt: skip
-    p.add_argument("--features", default=None, choices=["classifier", "inception-v3", "raw"],
-                   help="feature path for IS/DDM/FID/KID/PR: the dataset's classifier (default for images), "
-                   "Inception-v3 (default when --inception-weights is given) or raw (point sets)")  # fmt: skip
+    p.add_argument("--features", default=None, choices=list(FEATURE_CHOICES), metavar="PATH",
+                   help="feature path for the metrics: classifier (the dataset's classifier; default for images), "
+                   "inception (= inception-v3; default when --inception-weights is given), dinov2-vitb14, "
+                   "dinov2-vitl14, clip-vitl14 (no class logits: FID/KID/FD∞/PR/memorisation metrics only) or raw "
+                   "(point sets)")  # fmt: skip
+    p.add_argument("--feature-weights", default=None, metavar="FILE", help="weights file of the --features network "
+                   "(else its published file name in the torch hub cache; never downloaded)")  # fmt: skip
+    p.add_argument("--resizer", default=None, choices=["clean", "legacy"], help="how images reach a network's input "
+                   "size: clean (clean-fid's PIL bicubic; default for DINOv2/CLIP) or legacy (torch-fidelity's "
+                   "TF-compatible bilinear; default for Inception-v3)")  # fmt: skip
+    p.add_argument("--final-features", default=None, choices=list(FEATURE_CHOICES), metavar="PATH",
+                   help="feature path the finals are scored on (default: --features), e.g. dinov2-vitl14 after a "
+                   "search on dinov2-vitb14")  # fmt: skip
+    p.add_argument("--final-feature-weights", default=None, metavar="FILE", help="weights file of --final-features")
+    p.add_argument("--no-reference-cache", dest="reference_cache", action="store_false", help="embed the real "
+                   "references in every trial instead of once per cache ($GAN_TUNER_CACHE/references)")  # fmt: skip
     p.add_argument("--inception-weights", default=None, help="torch-fidelity Inception-v3 weights file (else "
                    "$GAN_TUNER_INCEPTION_WEIGHTS, else the torch hub cache; never downloaded)")  # fmt: skip
     p.add_argument("--eval-samples", type=int, default=1000, help="generated samples scored per epoch")
@@ -378,7 +407,9 @@ def apply_metric_defaults(args: argparse.Namespace) -> None:
     info, task = dataset_info(args.dataset), method_task(args)
     conditional = bool(trial_condition_of(args)) and info.num_classes > 1
     if getattr(args, "metrics", None) is None:
-        args.metrics = ",".join(default_metrics(args.dataset, task.name, conditional))
+        no_logits = canonical_kind(getattr(args, "features", None)) in NO_LOGITS
+        chosen = default_metrics(args.dataset, task.name, conditional)
+        args.metrics = "fid,fd_inf,kid" if no_logits else ",".join(chosen)
     if getattr(args, "metric", None) is None:
         args.metric = task.default_metric or DEFAULT_METRIC.get(info.kind, "ddm")  # when --metrics reports it
         try:
@@ -389,6 +420,9 @@ def apply_metric_defaults(args: argparse.Namespace) -> None:
             pass  # an unknown --metrics name: validate_metrics reports it
     if getattr(args, "features", None) is None:
         args.features = default_feature_kind(args.dataset, getattr(args, "inception_weights", None))
+    args.features = canonical_kind(args.features)
+    if getattr(args, "final_features", None):
+        args.final_features = canonical_kind(args.final_features)
 
 
 def _reported_keys(metrics: str) -> list[str]:
@@ -418,6 +452,10 @@ def validate_metrics(args: argparse.Namespace) -> None:
     try:
         metrics = check_metrics(args.metrics, args.dataset, method_task(args).name, bool(trial_condition_of(args)))
         check_feature_kind(args.features, args.dataset)
+        for kind in {args.features, getattr(args, "final_features", None) or args.features}:
+            check_feature_kind(kind, args.dataset)
+            check_feature_metrics(metrics, kind)
+            check_resizer(kind, getattr(args, "resizer", None))
     except ValueError as e:
         raise UsageError(f"--metrics/--features: {e}") from e
     from tuner.pareto import parse_objectives
@@ -445,11 +483,57 @@ def validate_metrics(args: argparse.Namespace) -> None:
         from tuner.limits import inception_weights_problem
 
         try:
-            weights = resolve_weights(args.inception_weights)
+            weights = resolve_weights(getattr(args, "feature_weights", None) or args.inception_weights)
         except ValueError as e:
             raise UsageError(str(e)) from e
         problem = inception_weights_problem(weights)
         _check(problem is None, problem or "")
+    for flag, kind, given in (("--feature-weights", args.features, getattr(args, "feature_weights", None)),
+                              ("--final-feature-weights", getattr(args, "final_features", None) or args.features,
+                               getattr(args, "final_feature_weights", None))):  # fmt: skip
+        _check(not given or kind not in ("classifier", "raw"), f"{flag} is for a network feature path (inception, "
+               f"dinov2-*, clip-vitl14); {kind} has no weights file: drop it or pick --features")  # fmt: skip
+    if needs_extractor(metrics):
+        _feature_weights_sha256(args.features, getattr(args, "feature_weights", None), "--feature-weights")
+        if getattr(args, "final_features", None):
+            _feature_weights_sha256(args.final_features, getattr(args, "final_feature_weights", None),
+                                    "--final-feature-weights")  # fmt: skip
+
+
+def _feature_weights_sha256(kind: str, weights: str | None, flag: str, inception: str | None = None) -> str | None:
+    """SHA-256 of a network path's weights file (UsageError, one line, when it is missing); None for the classifier
+    (its identity is its cache key: the training data's fingerprint and the recipe's version) and raw paths."""
+    from trainables.features.weights import file_sha256, resolve_weights
+
+    try:
+        if kind == "inception-v3":
+            from trainables.features.inception import resolve_weights as resolve_inception
+
+            return file_sha256(resolve_inception(weights or inception))
+        if kind not in VIT_KINDS:
+            return None
+        from trainables.features.vit import SPECS
+
+        spec = SPECS[kind]
+        return file_sha256(resolve_weights(kind, spec.files, weights, flag, spec.source))
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+
+
+def feature_config(args: argparse.Namespace, final: bool = False) -> dict:
+    """The config keys that choose and identify the feature path (of the finals' scoring when ``final``)."""
+    kind = (getattr(args, "final_features", None) if final else None) or args.features
+    weights = getattr(args, "final_feature_weights" if final and args.final_features else "feature_weights", None)
+    flag = "--final-feature-weights" if final and args.final_features else "--feature-weights"
+    return {
+        "features": kind,
+        "feature_path": feature_path(kind, args.dataset),  # logged as a param next to every result
+        "feature_weights": str(Path(weights).expanduser().resolve()) if weights else None,
+        "feature_weights_sha256": _feature_weights_sha256(kind, weights, flag, getattr(args, "inception_weights", None))
+        if needs_extractor(args.metrics)
+        else None,
+        "resizer": check_resizer(kind, getattr(args, "resizer", None)),
+    }
 
 
 def trial_config(args: argparse.Namespace) -> dict:
@@ -468,8 +552,10 @@ def trial_config(args: argparse.Namespace) -> dict:
         "eval_samples": args.eval_samples,
         "metric_samples": parse_metric_map(getattr(args, "metric_samples", ""), "--metric-samples"),
         "metric_every": parse_metric_map(getattr(args, "metric_every", ""), "--metric-every"),
-        "features": args.features,
-        "feature_path": feature_path(args.features, args.dataset),  # logged as a param next to every result
+        **feature_config(args),
+        # The finals' scoring features where they differ (e.g. DINOv2 ViT-L/14 after a search on ViT-B/14).
+        **({"final_features": feature_config(args, final=True)} if getattr(args, "final_features", None) else {}),
+        "reference_cache": bool(getattr(args, "reference_cache", True)),
         "inception_weights": str(Path(weights).expanduser().resolve()) if weights else None,
         "width": args.width,
         "batch_size": args.batch_size,

@@ -34,28 +34,51 @@ def final_seeds(search_seed: int, k: int) -> list[int]:
     return [search_seed + 1 + i for i in range(k)]
 
 
+GALLERY_FILE = "nearest_neighbours.png"  # MLflow artifact of a final run: generated | its 3 nearest training images
+
+
 def evaluate_checkpoint(checkpoint_dir: str, config: dict, n_samples: int) -> dict[str, float]:
     """Score a trained checkpoint on ``n_samples`` fresh samples with every metric selected in ``config``
     (per-epoch sample counts and periods do not apply: the final protocol scores all metrics on all samples)."""
+    return score_checkpoint(checkpoint_dir, config, n_samples)[0]
+
+
+def score_checkpoint(checkpoint_dir: str, config: dict, n_samples: int) -> tuple[dict[str, float], np.ndarray | None]:
+    """``evaluate_checkpoint``'s scores and, for generated images scored in a feature space, the nearest-neighbour
+    gallery (``trainables.gallery``). The finals score on ``config["final_features"]`` where the search chose one."""
     from trainables.data import load_dataset
     from trainables.trainable import _trial_device, _trial_threads, load_state, trial_task
 
     torch.set_num_threads(_trial_threads())
     device = _trial_device(config)  # the GPU Ray assigned to this task, exactly as for a trial
-    config = {**config, "eval_samples": n_samples, "metric_samples": {}, "metric_every": {}}
+    config = {**config, **(config.get("final_features") or {}), "eval_samples": n_samples, "metric_samples": {},
+              "metric_every": {}}  # fmt: skip
     data = load_dataset(config["dataset"], config.get("data_root"))
     task = trial_task(config)
     run = task.make_run(config, data, device)
     state = load_state(checkpoint_dir)
     run.load_state_dict(state)  # also restores the RNG: the samples are reproducible
     evaluator = task.make_evaluator(config, data, device)
-    return evaluator(run.sample(n_samples), int(state["epoch"]), final=True)
+    samples = run.sample(n_samples)
+    scores = evaluator(samples, int(state["epoch"]), final=True)
+    return scores, _gallery(evaluator, samples)
+
+
+def _gallery(evaluator, samples: torch.Tensor) -> np.ndarray | None:
+    from trainables.evaluate import Evaluator
+    from trainables.gallery import ROWS, nearest_gallery
+
+    if not isinstance(evaluator, Evaluator) or evaluator.extractor is None or samples.ndim != 4:
+        return None  # points, translations, modifications: no training-image neighbours to show
+    gen = samples[:ROWS]
+    train = evaluator.reference("train").features
+    return nearest_gallery(gen, evaluator.extractor.embed(gen).features, evaluator.real_x("train"), train)
 
 
 @ray.remote
-def _evaluate_remote(checkpoint: tune.Checkpoint, config: dict, n_samples: int) -> dict[str, float]:
+def _evaluate_remote(checkpoint: tune.Checkpoint, config: dict, n_samples: int):
     with checkpoint.as_directory() as d:
-        return evaluate_checkpoint(d, config, n_samples)
+        return score_checkpoint(d, config, n_samples)
 
 
 @dataclass
@@ -163,13 +186,18 @@ def run_finals(
         pending[len(finals) - 1] = task.remote(r.checkpoint, r.config, args.final_samples)
     for i, ref in pending.items():
         try:
-            finals[i].metrics = ray.get(ref)
+            finals[i].metrics, gallery = ray.get(ref)
         except ray.exceptions.RayError as e:  # one unscorable final must not cost the others
             finals[i].end_state = "evaluation failed"
             print(f"warning: final seed {finals[i].seed} could not be scored: {str(e).splitlines()[0]}", flush=True)
             continue
         if finals[i].run_id:
             log_final_metrics(client, finals[i].run_id, finals[i].metrics, args.epochs, args.final_samples)
+            if gallery is not None:
+                try:  # a view, not a score: a store that is down loses the image, never the final's scores
+                    client.log_image(finals[i].run_id, gallery, artifact_file=GALLERY_FILE)
+                except Exception as e:
+                    print(f"warning: final seed {finals[i].seed}: nearest-neighbour gallery not logged ({e})")
     summary = summarise(finals)
     if parent_run_id and summary:
         ts = int(time.time() * 1000)

@@ -9,7 +9,12 @@ Three paths, each named in every result so numbers from different paths are neve
 - ``inception-v3`` — torch-fidelity's TF-ported Inception-v3, the network of the published IS/FID
   numbers: ``logits`` = ``logits_unbiased`` (IS), ``features`` = the 2,048-d pool (FID/KID/PR).
   Weights are never downloaded; see ``trainables.features.inception``.
+- ``dinov2-vitb14``, ``dinov2-vitl14``, ``clip-vitl14`` — DINOv2 ViT-B/14 and ViT-L/14, CLIP ViT-L/14
+  (``trainables.features.vit``): ``features`` only (no class logits, so no IS or DDM on these paths).
 - ``raw`` — the samples themselves, flattened (point datasets such as ``ring8``).
+
+A network path is identified by three things, all recorded with every result: the path, the SHA-256 of its weights
+file and the resizer (``trainables.features.resize``; ``none`` where images enter at their own size).
 """
 
 from __future__ import annotations
@@ -21,9 +26,37 @@ from trainables.data import dataset_info
 # Part of this package's interface; defined in base so the extractor modules need not import this package.
 from trainables.features.base import Embeddings, FeatureExtractor, feature_path
 
-__all__ = ["Embeddings", "FeatureExtractor", "feature_path"]
+FEATURE_KINDS = ("classifier", "inception-v3", "dinov2-vitb14", "dinov2-vitl14", "clip-vitl14", "raw")
+ALIASES = {"inception": "inception-v3"}  # --features inception names the Inception-v3 path
+VIT_KINDS = ("dinov2-vitb14", "dinov2-vitl14", "clip-vitl14")
+NO_LOGITS = VIT_KINDS  # paths whose Embeddings.logits are empty: no IS, DDM, accuracy metrics
+FEATURE_CHOICES = (*FEATURE_KINDS, *ALIASES)
 
-FEATURE_KINDS = ("classifier", "inception-v3", "raw")
+
+def canonical_kind(kind: str | None) -> str | None:
+    """The recorded name of a feature path (``inception`` → ``inception-v3``)."""
+    return ALIASES.get(kind, kind) if kind else kind
+
+
+def default_resizer(kind: str) -> str:
+    """clean-fid's resize for the ViT paths; torch-fidelity's TF-compatible one for Inception-v3 (published FIDs);
+    none where images enter at their own size."""
+    kind = canonical_kind(kind)
+    return "clean" if kind in VIT_KINDS else "legacy" if kind == "inception-v3" else "none"
+
+
+def check_resizer(kind: str, resizer: str | None) -> str:
+    """The resizer ``kind`` uses (``resizer`` or its default); ValueError (one line) when it does not apply."""
+    from trainables.features.resize import RESIZERS
+
+    default = default_resizer(kind)
+    if resizer in (None, "", default):
+        return default
+    if default == "none":
+        raise ValueError(f"--resizer applies to the network feature paths only; {kind} takes images at their size")
+    if resizer not in RESIZERS:
+        raise ValueError(f"unknown resizer {resizer!r}; valid: {', '.join(RESIZERS)}")
+    return resizer
 
 
 class RawFeatures(FeatureExtractor):
@@ -48,13 +81,16 @@ def default_feature_kind(dataset: str, inception_weights: str | None = None) -> 
 
 def check_feature_kind(kind: str, dataset: str) -> None:
     """Raise ValueError (one line) when ``kind`` cannot embed ``dataset``."""
-    info = dataset_info(dataset)
+    info, kind = dataset_info(dataset), canonical_kind(kind)
     if kind not in FEATURE_KINDS:
         raise ValueError(f"unknown feature path {kind!r}; valid: {', '.join(FEATURE_KINDS)}")
     if info.kind == "points" and kind != "raw":
         raise ValueError(f"dataset {dataset} holds points, not images: only the 'raw' feature path applies")
     if info.kind == "image" and kind == "raw":
-        raise ValueError(f"the 'raw' feature path is for point datasets; use classifier or inception-v3 for {dataset}")
+        raise ValueError(
+            f"the 'raw' feature path is for point datasets; use classifier, inception-v3 or a DINOv2/CLIP "
+            f"path for {dataset}"
+        )
     if kind == "classifier" and not info.num_classes:
         raise ValueError(f"dataset {dataset} has no labels, so no domain classifier; use --features inception-v3")
 
@@ -66,8 +102,14 @@ def build_extractor(
     inception_weights: str | None = None,
     data_root: str | None = None,
     device: str | torch.device = "cpu",
+    feature_weights: str | None = None,
+    resizer: str | None = None,
 ) -> FeatureExtractor:
+    """The extractor of ``kind`` for ``dataset``. ``feature_weights``: the network's weights file (for Inception-v3
+    ``inception_weights`` is the same); ``resizer``: ``clean`` / ``legacy`` (default: the path's)."""
+    kind = canonical_kind(kind)
     check_feature_kind(kind, dataset)
+    resizer = check_resizer(kind, resizer)
     if kind == "raw":
         return RawFeatures()
     if kind == "classifier":
@@ -76,13 +118,24 @@ def build_extractor(
 
         model, _ = load_classifier(dataset, data_root)
         return ClassifierFeatures(model, dataset, device=device)
+    if kind in VIT_KINDS:
+        from trainables.features.vit import VitFeatures
+
+        return VitFeatures(kind, feature_weights, resizer=resizer, device=device)
     from trainables.features.inception import InceptionFeatures
 
-    return InceptionFeatures(inception_weights, device=device)
+    return InceptionFeatures(feature_weights or inception_weights, device=device, resizer=resizer)
 
 
 __all__ = [
+    "ALIASES",
+    "FEATURE_CHOICES",
     "FEATURE_KINDS",
+    "NO_LOGITS",
+    "VIT_KINDS",
+    "canonical_kind",
+    "check_resizer",
+    "default_resizer",
     "Embeddings",
     "FeatureExtractor",
     "RawFeatures",

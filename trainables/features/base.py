@@ -25,6 +25,13 @@ class FeatureExtractor(ABC):
     ``embed`` cannot be instantiated (Python's error names the class and the method)."""
 
     path: str = ""
+    weights_sha256: str | None = None  # SHA-256 of the weights (file, or the classifier's state dict)
+    resizer: str = "none"  # how images reach the network's input size (trainables.features.resize)
+
+    def identity(self) -> dict[str, str]:
+        """What is recorded with every result: scores compare only within one identity."""
+        return {"feature_path": self.path, "feature_weights_sha256": self.weights_sha256 or "none",
+                "resizer": self.resizer}  # fmt: skip
 
     @abstractmethod
     def embed(self, x: torch.Tensor) -> Embeddings:

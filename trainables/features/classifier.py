@@ -15,6 +15,9 @@ class ClassifierFeatures(FeatureExtractor):
         self.model = model.eval().to(device, memory_format=torch.channels_last)
         self.device, self.batch = device, batch
         self.path = feature_path("classifier", dataset)
+        from trainables.features.weights import state_dict_sha256
+
+        self.weights_sha256 = state_dict_sha256(model.state_dict())  # a retrained classifier is another identity
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor) -> Embeddings:

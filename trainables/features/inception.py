@@ -6,7 +6,10 @@ under torch-fidelity's file name or pytorch-fid's, both converted from the same 
 graph). They are never downloaded: a missing file is one clear error saying where to put it.
 
 Samples cross the boundary as the papers' images do: round((x + 1)·127.5) as uint8, grey repeated to
-three channels; the network resizes to 299 px itself (TF1-compatible bilinear).
+three channels; the network resizes to 299 px itself (TF1-compatible bilinear: resizer ``legacy``, the default).
+With ``clean`` the images are resized to 299 px by clean-fid's PIL bicubic first and rounded back to uint8, as
+torch-fidelity's network takes uint8 only (clean-fid feeds the unrounded floats: up to ½ grey level apart); the
+network's own resize is then the identity.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from pathlib import Path
 import torch
 
 from trainables.features.base import Embeddings, FeatureExtractor
+from trainables.features.resize import resize, to_uint8_rgb
+from trainables.features.weights import file_sha256
+
+__all__ = ["InceptionFeatures", "InceptionWeightsError", "check_weights", "load_inception", "resolve_weights",
+           "to_uint8_rgb"]  # fmt: skip
+SIZE = 299
 
 ENV_VAR = "GAN_TUNER_INCEPTION_WEIGHTS"
 HUB_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
@@ -73,21 +82,13 @@ def load_inception(path: str | os.PathLike, device: str | torch.device = "cpu") 
     return model.to(device)
 
 
-def to_uint8_rgb(x: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] (or uint8 already) → uint8 N×3×H×W, grey repeated to three channels."""
-    if x.ndim != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"Inception-v3 needs N×C×H×W images with 1 or 3 channels, got {tuple(x.shape)}")
-    if x.dtype != torch.uint8:
-        x = torch.round((x.detach().to(torch.float64) + 1.0) * 127.5).clamp_(0, 255).to(torch.uint8)
-    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
-
-
 class InceptionFeatures(FeatureExtractor):
     path = "inception-v3"
 
     def __init__(self, weights: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",
-                 batch: int = 50):  # fmt: skip
+                 batch: int = 50, resizer: str = "legacy"):  # fmt: skip
         self.weights = resolve_weights(weights)
+        self.weights_sha256, self.resizer = file_sha256(self.weights), resizer
         self.model = load_inception(self.weights, device)
         self.device, self.batch = device, batch
 
@@ -95,7 +96,10 @@ class InceptionFeatures(FeatureExtractor):
     def embed(self, x: torch.Tensor) -> Embeddings:
         pool, logits = [], []
         for i in range(0, len(x), self.batch):
-            f, lg = self.model(to_uint8_rgb(x[i : i + self.batch]).contiguous().to(self.device))
+            images = to_uint8_rgb(x[i : i + self.batch])
+            if self.resizer == "clean":
+                images = resize(images, SIZE, "clean").round_().to(torch.uint8)
+            f, lg = self.model(images.contiguous().to(self.device))
             pool.append(f.double().cpu())
             logits.append(lg.double().cpu())
         return Embeddings(torch.cat(logits), torch.cat(pool))

@@ -35,8 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics_help = f"comma-separated: {', '.join(metric_names())} (default: IS, DDM, FID, KID, precision/recall)"
     s.add_argument("--metrics", default=None, help=metrics_help)
     features_help = "feature path (default: classifier, or inception-v3 when --inception-weights is given)"
-    s.add_argument("--features", default=None, choices=["classifier", "inception-v3", "raw"], help=features_help)
+    from trainables.features import FEATURE_CHOICES
+
+    s.add_argument("--features", default=None, choices=list(FEATURE_CHOICES), help=features_help)
     s.add_argument("--inception-weights", default=None, help="torch-fidelity Inception-v3 weights file")
+    s.add_argument("--feature-weights", default=None, help="weights file of a DINOv2/CLIP --features network")
+    s.add_argument("--resizer", default=None, choices=["clean", "legacy"], help="resize of the network paths")
     s.add_argument("--data-root", default=None, help="folder holding real datasets (never downloaded)")
     return p
 
@@ -77,17 +81,21 @@ def load_samples(path: str, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def score(args: argparse.Namespace) -> tuple[dict[str, float], str, int]:
-    from trainables.evaluate import check_metrics, evaluator_from_config
-    from trainables.features import check_feature_kind, default_feature_kind
+    from trainables.evaluate import LOGIT_METRICS, check_feature_metrics, check_metrics, evaluator_from_config
+    from trainables.features import NO_LOGITS, canonical_kind, check_feature_kind, check_resizer, default_feature_kind
 
     info = dataset_info(args.dataset)
-    metrics = check_metrics(args.metrics or default_score_metrics(args.dataset), args.dataset)
-    features = args.features or default_feature_kind(args.dataset, args.inception_weights)
+    features = canonical_kind(args.features or default_feature_kind(args.dataset, args.inception_weights))
+    default = [m for m in default_score_metrics(args.dataset) if features not in NO_LOGITS or m not in LOGIT_METRICS]
+    metrics = check_metrics(args.metrics or default, args.dataset)
     check_feature_kind(features, args.dataset)
+    check_feature_metrics(metrics, features)
+    check_resizer(features, args.resizer)
     samples = load_samples(args.samples, tuple(info.shape))
     data = load_dataset(args.dataset, args.data_root)
     config = {"metrics": metrics, "features": features, "inception_weights": args.inception_weights,
-              "data_root": args.data_root, "eval_samples": len(samples)}  # fmt: skip
+              "feature_weights": args.feature_weights, "resizer": args.resizer, "data_root": args.data_root,
+              "eval_samples": len(samples)}  # fmt: skip
     evaluator = evaluator_from_config(config, data)
     return evaluator(samples), evaluator.feature_path, len(samples)
 

@@ -37,19 +37,22 @@ def gaussian_stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, xc.T @ xc / (len(x) - 1)
 
 
-def _psd_sqrt(s: torch.Tensor) -> torch.Tensor:
+def psd_sqrt(s: torch.Tensor) -> torch.Tensor:
+    """The symmetric PSD square root (eigenvalues clipped at 0)."""
     w, v = torch.linalg.eigh((s + s.T) / 2)
     return (v * w.clamp_min(0.0).sqrt()) @ v.T
 
 
-def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> float:
-    """Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂), float64, ≥ 0."""
+def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor, *,
+                     sigma1_sqrt: torch.Tensor | None = None) -> float:  # fmt: skip
+    """Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂), float64, ≥ 0. ``sigma1_sqrt``: Σ₁^{1/2} when the caller
+    has it (a cached reference set), which saves one of the two eigendecompositions."""
     mu1, mu2 = (torch.as_tensor(m, dtype=torch.float64) for m in (mu1, mu2))
     s1, s2 = (torch.as_tensor(s, dtype=torch.float64) for s in (sigma1, sigma2))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
         raise ValueError(f"FID statistics do not match: μ {tuple(mu1.shape)}/{tuple(mu2.shape)}, "
                          f"Σ {tuple(s1.shape)}/{tuple(s2.shape)}")  # fmt: skip
-    r1 = _psd_sqrt(s1)
+    r1 = psd_sqrt(s1) if sigma1_sqrt is None else torch.as_tensor(sigma1_sqrt, dtype=torch.float64)
     m = r1 @ s2 @ r1
     tr_covmean = torch.linalg.eigvalsh((m + m.T) / 2).clamp_min(0.0).sqrt().sum()
     diff = mu1 - mu2
