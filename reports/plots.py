@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 from mlflow.tracking import MlflowClient
 
 from reports.fronts import plot_fronts
+from reports.names import feature_label
 from reports.store import (
     ReportError,
     Search,
@@ -52,7 +53,6 @@ STYLE = {
     "xtick.labelsize": 7, "ytick.labelsize": 7, "pdf.fonttype": 42, "ps.fonttype": 42,
 }  # fmt: skip
 MIN_IMPORTANCE_TRIALS = 20  # fANOVA's random forest on fewer completed trials ranks noise
-DATASET_NAMES = {"mnist5k": "MNIST", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 
 
 def styled(make: Callable[..., Figure]) -> Callable[..., Figure]:
@@ -64,14 +64,6 @@ def styled(make: Callable[..., Figure]) -> Callable[..., Figure]:
             return make(*args, **kwargs)
 
     return wrapper
-
-
-def feature_label(feature_path: str) -> str:
-    """Which network the scores come from, as an axis label says it: ``classifier:mnist5k`` → "MNIST classifier"."""
-    if feature_path.startswith("classifier:"):
-        dataset = feature_path.removeprefix("classifier:")
-        return f"{DATASET_NAMES.get(dataset, dataset)} classifier"
-    return {"inception-v3": "Inception-v3", "raw": "", "n/a": ""}.get(feature_path, feature_path)
 
 
 def axis_label(metric: str, feature_path: str = "n/a") -> str:
