@@ -324,3 +324,20 @@ def test_rays_token_auth_warning_is_dropped_and_its_disabled_warning_kept(ray_se
 
     assert not shown("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out.")
     assert shown("Token authentication is disabled for this Ray cluster. Anyone with network access ...")
+
+
+def test_sample_command_upscales_and_prints_no_download_bars(search, tmp_path, capfd):
+    from PIL import Image
+
+    from trainables.sample import main
+
+    run, uri = search["parent"].data.tags[BEST_RUN_TAG], f"sqlite:///{search['store'] / 'mlflow.db'}"
+    sizes = {}
+    for k in (1, 3):
+        out = tmp_path / f"x{k}.png"
+        assert main(["--run", run, "--mlflow-uri", uri, "--n", "4", "--upscale", str(k), "--out", str(out)]) == 0
+        with Image.open(out) as image:
+            sizes[k] = image.size
+    assert sizes == {1: (4 * (28 + 2) + 2, 28 + 4), 3: (4 * (84 + 2) + 2, 84 + 4)}  # 4 images a row, 2 px padding
+    assert "%|" not in capfd.readouterr().err  # no tqdm bar
+    assert main(["--run", run, "--mlflow-uri", uri, "--upscale", "0"]) == 2
