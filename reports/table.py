@@ -286,7 +286,8 @@ class Table:
                 *body,
                 r"\bottomrule",
                 r"\end{tabular}}%",
-                r"\ifdim\wd0>\columnwidth\resizebox{\columnwidth}{!}{\box0}\else\box0\fi",
+                # \leavevmode: the box goes into a paragraph line, so the float's \centering centres it
+                r"\leavevmode\ifdim\wd0>\columnwidth\resizebox{\columnwidth}{!}{\box0}\else\box0\fi",
                 r"\endgroup",
                 "",
             ]
