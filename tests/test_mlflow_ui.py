@@ -311,7 +311,7 @@ def test_the_printed_trials_link_opens_this_searchs_runs_best_first_in_a_browser
     assert len(shown) == TRIALS, (names, dom[-2000:])  # the runs table, not the GenAI overview
     best = search["client"].get_run(search["parent"].data.tags[BEST_RUN_TAG]).info.run_name
     assert shown[0][1] == best and best.startswith(BEST_MARK)  # sorted as it says: the best trial on top
-    assert f"{len(names)} matching runs" in dom  # only this search's trials (the parent is filtered out)
+    assert f"<strong>{len(names)}</strong> matching runs" in dom  # this search's trials only, not the parent
 
 
 def test_rays_token_auth_warning_is_dropped_and_its_disabled_warning_kept(ray_session):
