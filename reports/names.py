@@ -15,3 +15,14 @@ def display_name(method: str) -> str:
         return get_method(method).display_name or method
     except MethodError:
         return method
+
+
+DATASET_NAMES = {"mnist5k": "MNIST", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+
+
+def feature_label(feature_path: str) -> str:
+    """Which network the scores come from, as a reader says it: ``classifier:mnist5k`` → "MNIST classifier"."""
+    if feature_path.startswith("classifier:"):
+        dataset = feature_path.removeprefix("classifier:")
+        return f"{DATASET_NAMES.get(dataset, dataset)} classifier"
+    return {"inception-v3": "Inception-v3", "raw": "", "n/a": ""}.get(feature_path, feature_path)

@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 from mlflow.tracking import MlflowClient
 
 from reports.fronts import plot_fronts
+from reports.names import feature_label
 from reports.store import (
     ReportError,
     Search,
@@ -40,7 +41,15 @@ from reports.store import (
     load_searches,
     row_labels,
 )
-from reports.table import SCORE_KEYS, add_selection_args, direction, metric_label, selection
+from reports.table import (
+    SCORE_KEYS,
+    add_selection_args,
+    baseline_first,
+    direction,
+    metric_label,
+    resolve_baseline,
+    selection,
+)
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 COLUMN_WIDTH = 3.3  # inches: one column of a two-column paper
@@ -52,7 +61,6 @@ STYLE = {
     "xtick.labelsize": 7, "ytick.labelsize": 7, "pdf.fonttype": 42, "ps.fonttype": 42,
 }  # fmt: skip
 MIN_IMPORTANCE_TRIALS = 20  # fANOVA's random forest on fewer completed trials ranks noise
-DATASET_NAMES = {"mnist5k": "MNIST", "mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 
 
 def styled(make: Callable[..., Figure]) -> Callable[..., Figure]:
@@ -64,14 +72,6 @@ def styled(make: Callable[..., Figure]) -> Callable[..., Figure]:
             return make(*args, **kwargs)
 
     return wrapper
-
-
-def feature_label(feature_path: str) -> str:
-    """Which network the scores come from, as an axis label says it: ``classifier:mnist5k`` → "MNIST classifier"."""
-    if feature_path.startswith("classifier:"):
-        dataset = feature_path.removeprefix("classifier:")
-        return f"{DATASET_NAMES.get(dataset, dataset)} classifier"
-    return {"inception-v3": "Inception-v3", "raw": "", "n/a": ""}.get(feature_path, feature_path)
 
 
 def axis_label(metric: str, feature_path: str = "n/a") -> str:
@@ -134,12 +134,17 @@ def plot_curves(client: MlflowClient, searches: list[Search], labels: list[str],
 
 
 def _last_grid(client: MlflowClient, run_id: str) -> tuple[int, str] | None:
-    """(epoch, artifact path) of a run's last sample grid: ``samples/final.png`` (its epoch is the run's last
-    step), or in stores written before that, the newest ``samples/epoch_NNNN/samples.png``."""
-    found = client.list_artifacts(run_id, "samples")
-    if any(a.path == "samples/final.png" for a in found):
-        steps = [m.step for m in client.get_metric_history(run_id, "time_total_s")]
-        return (int(max(steps, default=0)), "samples/final.png")
+    """(epoch, artifact path) of a run's last sample grid: ``final_samples.png`` at the artifact root (its epoch is
+    the run's last step), or in stores written before that, ``samples/final.png`` or the newest
+    ``samples/epoch_NNNN/samples.png``."""
+    from tuner.mlflow_logging import FINAL_GRID
+
+    root = {a.path for a in client.list_artifacts(run_id)}
+    found = client.list_artifacts(run_id, "samples") if "samples" in root else []
+    for path in (FINAL_GRID, "samples/final.png"):
+        if path in root or any(a.path == path for a in found):
+            steps = [m.step for m in client.get_metric_history(run_id, "time_total_s")]
+            return (int(max(steps, default=0)), path)
     dirs = [a.path for a in found if a.is_dir]
     epochs = sorted((int(m.group(1)), f"{d}/samples.png") for d in dirs if (m := re.search(r"epoch_(\d+)$", d)))
     return epochs[-1] if epochs else None
@@ -241,15 +246,20 @@ def make_figures(
     tags: dict[str, str] | None = None,
     metrics: list[str] | None = None,
     formats=FORMATS,
+    baseline: str | None = None,
 ) -> list[Path]:
+    """Every figure of the selected searches; methods in the table's order (``baseline`` first, as
+    ``reports.table --baseline`` puts it), so legends and panels read in the order of the table's rows."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no tqdm bars on stderr per grid
     check_formats(formats)
     check_out_dir(out_dir)
     selected = load_searches(tracking_uri, experiments, searches, methods, tags)
     check_one_feature_path(selected)
+    labels = row_labels(selected)
+    labels, selected = baseline_first(labels, selected, resolve_baseline(labels, selected, baseline))
     client = client_for(tracking_uri)
     out = Path(out_dir)
-    fronts = plot_fronts(selected, row_labels(selected), FIGSIZE, DPI, OKABE_ITO)  # multi-objective searches only
+    fronts = plot_fronts(selected, labels, FIGSIZE, DPI, OKABE_ITO)  # multi-objective searches only
     logged = {k for s in selected for r in curve_runs(s) for k in r.metrics}
     if metrics is None:
         metrics = [m for m in SCORE_KEYS if m in logged]
@@ -262,7 +272,6 @@ def make_figures(
             f"no per-epoch values of {', '.join(missing) or 'any known metric'} in final runs or best trials; "
             f"logged: {', '.join(sorted(k for k in logged if not k.startswith('final_')))}"
         )
-    labels = row_labels(selected)
     out.mkdir(parents=True, exist_ok=True)
     paths = save(fronts, out, "pareto_front", formats) if fronts else []
     for m in metrics:
@@ -281,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     add_selection_args(p)
     p.add_argument("--metrics", default=None, help="per-epoch curves to draw (default: every known metric logged)")
     p.add_argument("--out", default="figures", help="output folder (default ./figures)")
+    p.add_argument("--baseline", default=None, help="method drawn first, as reports.table --baseline orders rows")
     p.add_argument("--formats", default=",".join(FORMATS), help="file formats (default png,pdf)")
     args = p.parse_args(argv)
     try:
@@ -288,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             out_dir=args.out,
             metrics=[m for m in (args.metrics or "").split(",") if m] or None,
             formats=[f for f in args.formats.split(",") if f],
+            baseline=args.baseline,
             **selection(args),
         )
     except ReportError as e:

@@ -125,15 +125,26 @@ class Table:
 
     # -- formatting -------------------------------------------------------------------------------
 
-    def _cells(self, lab: str, metric: str, pm: str, bold, esc) -> str:
+    def places(self, metric: str) -> int:
+        """One number of decimals for a whole column, so its decimal points line up: enough for its smallest
+        spread to show two significant figures (never ``± 0.000``)."""
+        stds = [c.std for (_, m), c in self.cells.items() if m == metric and c.n and math.isfinite(c.std) and c.std > 0]
+        return max((decimals_for(s, self.decimals) for s in stds), default=self.decimals)
+
+    def _parts(self, lab: str, metric: str, bold, esc) -> tuple[str, str]:
+        """(mean, s.d.) as printed; the s.d. is empty with one seed."""
         c = self.cells[(lab, metric)]
         if not c.n:
-            return esc("–")
-        places = decimals_for(c.std, self.decimals)
+            return esc("–"), ""
+        places = self.places(metric)
         mean = f"{c.mean:.{places}f}"
         if lab in self.bold(metric):
             mean = bold(mean)
-        return mean if not math.isfinite(c.std) else f"{mean}{pm}{c.std:.{places}f}"
+        return mean, "" if not math.isfinite(c.std) else f"{c.std:.{places}f}"
+
+    def _cells(self, lab: str, metric: str, pm: str, bold, esc) -> str:
+        mean, std = self._parts(lab, metric, bold, esc)
+        return f"{mean}{pm}{std}" if std else mean
 
     def _significance(self, lab: str) -> str:
         if lab == self.baseline:
@@ -166,45 +177,72 @@ class Table:
         seeds = f"{scored}/{len(s.finals)}" if self.source == "finals" else "–"
         return [seeds, str(len(s.trials)), str(_epochs(s)), f"{s.trial_hours:.2f}", s.feature_path]
 
-    def _rows(self, pm: str, bold, esc=lambda x: x) -> list[list[str]]:
-        """Formatted cells; ``esc`` escapes free text (labels, paths), numbers need none."""
+    def _rows(self, pm: str | None, bold, esc=lambda x: x) -> list[list[str]]:
+        """Formatted cells; ``esc`` escapes free text (labels, paths), numbers need none. ``pm`` None: mean and s.d.
+        in two cells (LaTeX's ``r@{}l`` pair, which lines up both columns' decimal points)."""
         out = []
         for lab, s in zip(self.labels, self.searches, strict=True):
             bookkeeping = [] if self.compact else [esc(v) for v in self._bookkeeping(s, lab)]
-            metrics = [self._cells(lab, m, pm, bold, esc) for m in self.metrics]
+            metrics = []
+            for m in self.metrics:
+                if pm is None:
+                    mean, std = self._parts(lab, m, bold, esc)
+                    metrics += [mean, rf"${{}}\pm{{}}${std}" if std else ""]
+                else:
+                    metrics.append(self._cells(lab, m, pm, bold, esc))
             sig = [esc(self._significance(lab))] if self.tested else []
             out.append([esc(lab), *metrics, *bookkeeping, *sig])
         return out
 
     def note(self) -> str:
-        """The caption line: what the numbers are, what bold means, and (compact) the bookkeeping columns."""
+        """The caption: what the numbers are and what bold means, in a paper's words; the bookkeeping (seeds, trials,
+        epochs, trial-hours, features) once, for all rows where they agree."""
         if self.source == "search":
             text = (
-                "search results, not finals: each value is the best search trial's last-epoch score (one run, no "
-                "seeds, no significance test); re-run the search with --final-seeds K (K ≥ 2) for mean ± s.d."
+                "Search results, not finals: each value is the best search trial's last-epoch score (one run per "
+                "method, no seeds, no significance test)."
             )
         else:
             test = (
-                f"Welch's t-test p-value (* p < {ALPHA})"
+                f"Welch's t-test (unequal variances) p-value, * p < {ALPHA}"
                 if self.test == "welch"
-                else f"bootstrap 95% CI of the difference of means ({BOOTSTRAP_RESAMPLES} resamples; * excludes 0)"
+                else f"bootstrap 95% confidence interval of the difference of means ({BOOTSTRAP_RESAMPLES:,} "
+                "resamples), * excludes 0"
             )
             text = (
-                f"mean ± s.d. (ddof = 1) over final seeds, s.d. to 2 significant figures; bold: best, and different "
-                f"from {self.baseline} at the {ALPHA} level on that metric ({self.test}); "
-                f"last column: {test} on {metric_label(self.test_metric)} against {self.baseline}."
+                "Mean ± standard deviation over final runs with different seeds (s.d. to two significant figures). "
+                f"Bold: best mean, and different from {self.baseline} at the {ALPHA} level. "
+                f"Last column: {test}, on {metric_label(self.test_metric)} against {self.baseline}."
             )
             if not self.compact:
-                text += " seeds = scored/run; trial-h = search trials + finals."
+                text += " Seeds: scored / trained; trial-h: training hours of search trials and finals."
         if self.compact:
-            parts = []
-            for lab, s in zip(self.labels, self.searches, strict=True):
-                seeds, trials, epochs, hours, features = self._bookkeeping(s, lab)
-                seeds = "" if self.source == "search" else f"{seeds} seeds, "
-                parts.append(f"{lab}: {seeds}{trials} search trials, {epochs} epochs, {hours} trial-hours")
-            paths = sorted({s.feature_path for s in self.searches})
-            text += f" {'; '.join(parts)}. Features: {', '.join(paths)}."
+            text += " " + self._bookkeeping_sentence()
         return text
+
+    def _bookkeeping_sentence(self) -> str:
+        """E.g. "Each method: 3 seeds, 2 search trials, 10 epochs. Trial-hours: Fisher GAN 1.80,
+        Deli-Fisher GAN 0.80. Scores on MNIST classifier features." Values shared by every row are said once."""
+        from reports.names import feature_label
+
+        rows = [self._bookkeeping(s, lab) for lab, s in zip(self.labels, self.searches, strict=True)]
+        fields = [("seeds", 0), ("search trials", 1), ("epochs", 2)] if self.source == "finals" else [
+            ("search trials", 1), ("epochs", 2)
+        ]  # fmt: skip
+        shared, per_row = [], []
+        for name, i in fields:
+            values = [r[i] for r in rows]
+            seeds = name == "seeds"
+            show = (lambda v: v.split("/")[0]) if seeds else (lambda v: v)
+            if len(set(values)) == 1:
+                shared.append(f"{show(values[0])} {name}")
+            else:
+                pairs = zip(self.labels, values, strict=True)
+                per_row.append(f"{name.capitalize()}: " + ", ".join(f"{lab} {show(v)}" for lab, v in pairs))
+        hours = "Trial-hours: " + ", ".join(f"{lab} {r[3]}" for lab, r in zip(self.labels, rows, strict=True))
+        text = (f"Each method: {', '.join(shared)}. " if shared else "") + ". ".join([*per_row, hours]) + "."
+        paths = sorted({feature_label(s.feature_path) or s.feature_path for s in self.searches})
+        return text + f" Scores on {' and '.join(paths)} features."
 
     def markdown(self) -> str:
         header = self._header({"max": "↑", "min": "↓"})
@@ -217,39 +255,49 @@ class Table:
         return "\n".join(lines) + f"\n\n{self.note()}\n"
 
     def latex(self) -> str:
+        """A booktabs ``tabular`` that never overflows ``\\columnwidth``: mean and s.d. in an ``r@{}l`` column pair
+        (decimal points aligned, no gap wasted), and scaled down to the column only where it is still wider."""
         header = [latex_escape(h) for h in self._header({})]
         for i, m in enumerate(self.metrics, start=1):
             arrow = {"max": r" $\uparrow$", "min": r" $\downarrow$"}.get(direction(m), "")
-            header[i] += arrow
+            header[i] = rf"\multicolumn{{2}}{{c}}{{{header[i]}{arrow}}}"
         if self.compact and self.tested and self.test == "welch":
             header[-1] = "$p$"
-        rows = self._rows(r" $\pm$ ", lambda x: rf"\textbf{{{x}}}", latex_escape)
+        rows = self._rows(None, lambda x: rf"\textbf{{{x}}}", latex_escape)
         body = [" & ".join(r) + r" \\" for r in rows]
         n_text = int(not self.compact) + int(self.tested)
-        spec = "l" + "r" * (len(header) - 1 - n_text) + "l" * n_text
+        n_numbers = len(header) - 1 - len(self.metrics) - n_text  # bookkeeping numbers (seeds … trial-h)
+        spec = "l" + "r@{}l" * len(self.metrics) + "r" * n_numbers + "l" * n_text
         preamble = []
-        if self.compact:  # every point counts in a column: no outer padding, narrower gaps (local to the float)
+        if self.compact:  # every point counts in a column: no outer padding, narrower gaps (local to this group)
             spec = f"@{{}}{spec}@{{}}"
             preamble = [rf"\setlength{{\tabcolsep}}{{{COMPACT_TABCOLSEP}}}"]
         return "\n".join(
             [
                 "% " + self.note().replace("±", "+/-"),
-                r"% needs \usepackage{booktabs}",
+                r"% needs \usepackage{booktabs} and \usepackage{graphicx}; \input it inside a table float",
+                r"\begingroup",
                 *preamble,
+                r"\setbox0\hbox{%",
                 rf"\begin{{tabular}}{{{spec}}}",
                 r"\toprule",
                 " & ".join(header) + r" \\",
                 r"\midrule",
                 *body,
                 r"\bottomrule",
-                r"\end{tabular}",
+                r"\end{tabular}}%",
+                # \leavevmode: the box goes into a paragraph line, so the float's \centering centres it
+                r"\leavevmode\ifdim\wd0>\columnwidth\resizebox{\columnwidth}{!}{\box0}\else\box0\fi",
+                r"\endgroup",
                 "",
             ]
         )
 
     def caption(self) -> str:
-        """The note as LaTeX text, to paste into the table's ``\\caption{...}``."""
-        return latex_escape(self.note()) + "\n"
+        """The note as LaTeX text, for ``\\caption{\\protect\\input{table-caption}}`` (``\\input`` is fragile:
+        unprotected inside ``\\caption`` it is an error whatever the file holds). Only robust commands, and no
+        trailing newline, so the text survives the .aux file and the list of tables."""
+        return latex_escape(self.note()).replace("$\\pm$", "\\ensuremath{\\pm}")
 
     def csv(self) -> str:
         buf = io.StringIO()

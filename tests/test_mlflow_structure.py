@@ -46,7 +46,7 @@ def test_one_parent_run_per_search_with_its_settings(store, runs):
     assert sorted(r.data.tags["method"] for r in parents) == sorted(METHODS)
     for p in parents:
         params, method = p.data.params, p.data.tags["method"]
-        assert p.info.status == "FINISHED" and p.info.run_name == store.names[method]
+        assert p.info.status == "FINISHED" and p.info.run_name.startswith(f"{store.names[method]} · best {METRIC} ")
         assert params["method"] == method and params["dataset"] == "mnist5k" and params["seed"] == "0"
         assert params["scheduler"] == "ASHA" and params["scheduler.max_t"] == str(EPOCHS)
         assert params["grace_period"] == "1" and params["reduction_factor"] == "3"
@@ -88,11 +88,10 @@ def test_trial_artifacts_are_sample_grids_every_k_epochs_and_the_final_generator
         last = max(int(m.step) for m in client.get_metric_history(run.info.run_id, "time_total_s"))
         images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
         steps = sorted({int(m.group(1)) for p in images if (m := re.search(r"samples\+step\+(\d+)\+.*\.png$", p))})
-        # an image at step = epoch every SAMPLE_EVERY-th epoch, plus the last epoch whatever it is
-        assert steps == sorted({e for e in range(1, last + 1) if e % SAMPLE_EVERY == 0} | {last})
-        assert [a.path for a in client.list_artifacts(run.info.run_id, "samples")] == ["samples/final.png"]
+        # the untrained networks' grid at step 0, one at step = epoch every SAMPLE_EVERY-th epoch, and the last epoch
+        assert steps == sorted({0, last} | {e for e in range(1, last + 1) if e % SAMPLE_EVERY == 0})
         top = sorted(a.path for a in client.list_artifacts(run.info.run_id))
-        assert top == ["images", "model", "samples"]  # not the trial folder
+        assert top == ["final_samples.png", "images", "model"]  # the last grid at the root; not the trial folder
 
 
 def test_generator_weights_equal_the_last_checkpoint(store, runs, tmp_path):

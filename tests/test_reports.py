@@ -3,6 +3,7 @@ cross-checked against values read directly from MLflow with pandas."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import shutil
@@ -114,28 +115,33 @@ def test_markdown_table_rows(hand):
     lines = md.splitlines()
     header = "| method | IS ↑ | DDM ↓ | seeds | trials | epochs | trial-h | features | p (IS vs Fisher GAN) |"
     assert lines[0] == header
-    # s.d. to 2 significant figures, the mean to the same place; bold only the significant lead (IS, not DDM)
+    # one number of decimals per column, set by its smallest s.d. at 2 significant figures (DDM: 0.50 → 2 places, so
+    # 1.0 prints as 1.00); bold only the significant lead (IS, not DDM)
     bookkeeping = "3/3 | 2 | 10 | {} | classifier:mnist5k"
-    assert lines[2] == f"| Fisher GAN | 6.20 ± 0.20 | 3.0 ± 1.0 | {bookkeeping.format('1.80')} | (baseline) |"
+    assert lines[2] == f"| Fisher GAN | 6.20 ± 0.20 | 3.00 ± 1.00 | {bookkeeping.format('1.80')} | (baseline) |"
     assert lines[3] == f"| Deli-Fisher GAN | **7.20** ± 0.20 | 1.50 ± 0.50 | {bookkeeping.format('0.80')} | 0.004* |"
 
 
 def test_latex_table_is_compile_shaped(hand):
     tex = build(hand, baseline="fisher").latex()
     body = [ln for ln in tex.splitlines() if ln and not ln.startswith("%")]
-    assert body[0].startswith(r"\begin{tabular}{") and body[-1] == r"\end{tabular}"
+    assert body[0] == r"\begingroup" and body[-1] == r"\endgroup"
+    assert body[2].startswith(r"\begin{tabular}{") and body[-3] == r"\end{tabular}}%"
     assert tex.count(r"\begin{") == tex.count(r"\end{") == 1
     assert [ln for ln in body if ln in (r"\toprule", r"\midrule", r"\bottomrule")] == [
         r"\toprule", r"\midrule", r"\bottomrule"
     ]  # fmt: skip
     rows = [ln for ln in body if ln.endswith(r"\\")]
-    assert len(rows) == 3 and len({ln.count("&") for ln in rows}) == 1  # header + 2 rows, equal columns
-    n_cols = len(re.match(r"\\begin\{tabular\}\{(\w+)\}", body[0]).group(1))
-    assert rows[0].count("&") == n_cols - 1
+    assert len(rows) == 3 and len({ln.count("&") for ln in rows[1:]}) == 1  # header + 2 rows, equal columns
+    spec = re.match(r"\\begin\{tabular\}\{(.+)\}$", body[2]).group(1)
+    assert spec == "lr@{}lr@{}lrrrrll"  # mean and s.d. in r@{}l pairs: decimal points line up
+    n_cols = len(spec.replace("@{}", ""))
+    assert rows[1].count("&") == n_cols - 1 and rows[0].count("multicolumn{2}") == 2
     assert not re.search(r"(?<!\\)_", "\n".join(body))  # every underscore escaped
-    assert r"Deli-Fisher GAN & \textbf{7.20} $\pm$ 0.20 & 1.50 $\pm$ 0.50" in tex
+    assert r"Deli-Fisher GAN & \textbf{7.20} & ${}\pm{}$0.20 & 1.50 & ${}\pm{}$0.50" in tex
+    text = "\n".join(body)
+    assert text.count("{") - text.count(r"\{") == text.count("}") - text.count(r"\}")
     for ln in body:
-        assert ln.count("{") - ln.count(r"\{") == ln.count("}") - ln.count(r"\}")
         assert ln.count("$") % 2 == 0
 
 
@@ -344,20 +350,28 @@ def test_compact_table_moves_bookkeeping_to_the_caption_note(hand):
     t = build(hand, baseline="fisher", compact=True)
     md = t.markdown().splitlines()
     assert md[0] == "| method | IS ↑ | DDM ↓ | p |"
-    assert md[2] == "| Fisher GAN | 6.20 ± 0.20 | 3.0 ± 1.0 | – |"
+    assert md[2] == "| Fisher GAN | 6.20 ± 0.20 | 3.00 ± 1.00 | – |"
     note = t.note()
-    assert "Fisher GAN: 3/3 seeds, 2 search trials, 10 epochs, 1.80 trial-hours" in note
-    assert "Features: classifier:mnist5k." in note and "bold: best, and different from Fisher GAN" in note
-    assert r"\begin{tabular}{@{}lrrl@{}}" in t.latex() and "$p$" in t.latex()
+    # paper wording: bookkeeping said once for what every row shares, no code names or options
+    shared = "Each method: 3 seeds, 2 search trials, 10 epochs."
+    assert f"{shared} Trial-hours: Fisher GAN 1.80, Deli-Fisher GAN 0.80." in note
+    assert note.endswith("Scores on MNIST classifier features.")
+    assert "Bold: best mean, and different from Fisher GAN" in note
+    for code in ("classifier:", "ddof", "(welch)", "--", "_"):
+        assert code not in note, code
+    assert r"\begin{tabular}{@{}lr@{}lr@{}ll@{}}" in t.latex() and "$p$" in t.latex()
 
 
 def _pdflatex(folder: Path, tabular: str, caption: str) -> str:
-    """Compile the table in a two-column article, as a paper would include it; returns the log."""
+    """Compile the table in a two-column article as a paper includes it, the caption file through ``\\input`` inside
+    ``\\caption`` (protected: a bare ``\\input`` there is a LaTeX error whatever the file holds, since ``\\input`` is
+    fragile), with a list of tables, which reads the caption back from the .aux file; returns the log."""
     (folder / "table.tex").write_text(tabular)
+    (folder / "table-caption.tex").write_text(caption)
     (folder / "paper.tex").write_text(
         "\\documentclass[twocolumn]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
-        "\\begin{document}\n\\begin{table}\n\\centering\n\\input{table}\n"
-        f"\\caption{{{caption}}}\n\\end{{table}}\nText.\n\\end{{document}}\n"
+        "\\usepackage{graphicx}\n\\begin{document}\n\\listoftables\n\\begin{table}\n\\centering\n\\input{table}\n"
+        "\\caption{\\protect\\input{table-caption}}\n\\end{table}\nText.\n\\end{document}\n"
     )
     proc = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
@@ -373,8 +387,19 @@ NO_TEX = "pdflatex not installed (apt-get install texlive-latex-base texlive-lat
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason=NO_TEX)
 def test_compact_latex_compiles_and_fits_an_article_column(hand, tmp_path):
     t = build(hand, baseline="fisher", compact=True)
-    log = _pdflatex(tmp_path, t.latex(), t.caption().strip())
+    log = _pdflatex(tmp_path, t.latex(), t.caption())
     assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
-    wide = build(hand, baseline="fisher")  # every bookkeeping column: the check does see a table that overflows
-    (tmp_path / "wide").mkdir()
-    assert "Overfull \\hbox" in _pdflatex(tmp_path / "wide", wide.latex(), wide.caption().strip())
+    # Realistic short-budget numbers are wide (1.00931 ± 0.00031), and so is the full table with its bookkeeping:
+    # both still fit the column.
+    wide = dataclasses.replace(build(hand, baseline="fisher"), labels=["Fisher GAN", "Deli-Fisher GAN"])
+    for (lab, m), c in list(wide.cells.items()):
+        wide.cells[(lab, m)] = table.Cell(1.00931 + 0.01 * (lab == "Fisher GAN"), 0.00031, c.n)
+    for folder, tab in (("wide", wide), ("narrow", dataclasses.replace(wide, compact=True))):
+        (tmp_path / folder).mkdir()
+        log = _pdflatex(tmp_path / folder, tab.latex(), tab.caption())
+        assert "Overfull \\hbox" not in log, (folder, re.findall(r"Overfull \\hbox.*", log))
+        assert "1.00931" in tab.latex() and "0.00031" in tab.latex()
+    # The check sees an overflow where there is one: the same wide table without its fit to the column overflows.
+    unfitted = "\n".join(r"\leavevmode\box0" if r"\ifdim" in ln else ln for ln in wide.latex().splitlines())
+    (tmp_path / "unfitted").mkdir()
+    assert "Overfull \\hbox" in _pdflatex(tmp_path / "unfitted", unfitted, wide.caption())

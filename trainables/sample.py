@@ -83,9 +83,20 @@ def load_generator(path: str | Path, device: str = "cpu") -> TrainedGenerator:
 
 
 def download_generator(run_id: str, mlflow_uri: str, folder: str) -> Path:
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one file: no tqdm bars on stderr
     from mlflow.tracking import MlflowClient
 
     return Path(MlflowClient(mlflow_uri).download_artifacts(run_id, WEIGHTS_ARTIFACT, folder))
+
+
+MAX_UPSCALE = 16
+
+
+def upscaled(images: torch.Tensor, factor: int) -> torch.Tensor:
+    """Each pixel as a factor × factor block (nearest neighbour: no smoothing invents detail the model lacks)."""
+    return images if factor == 1 else images.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,9 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", type=int, default=None, help="class-conditional generators: every sample of this "
                    "label (default: one row of 8 per label on a .png grid, labels i mod K in a .npz)")  # fmt: skip
     p.add_argument("--out", default="samples.png", help="a .png grid (images) or a .npz array (any data)")
+    p.add_argument("--upscale", type=int, default=1, help=f"enlarge each image k× in the PNG (1–{MAX_UPSCALE})")
     args = p.parse_args(argv)
     if bool(args.weights) == bool(args.run) or args.n < 1 or not args.out.endswith((".png", ".npz")):
         print("error: give a generator.pt file or --run RUN_ID (not both), --n ≥ 1 and --out *.png or *.npz",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if not 1 <= args.upscale <= MAX_UPSCALE:
+        print(f"error: --upscale must be 1 … {MAX_UPSCALE} (pixels per image pixel), got {args.upscale}",
               file=sys.stderr)  # fmt: skip
         return 2
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
         by_class = model.num_classes and args.label is None
         grid = grid_by_class(samples, model.num_classes) if by_class else samples
-        save_image(grid, args.out, nrow=8, normalize=True, value_range=(-1, 1))
+        save_image(upscaled(grid, args.upscale), args.out, nrow=8, normalize=True, value_range=(-1, 1))
     else:
         print("error: these samples are not images; use --out FILE.npz", file=sys.stderr)
         return 2

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import signal
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from ray import tune
 
@@ -23,6 +25,7 @@ from trainables.train import is_finite
 
 STATE_FILE = "state.pt"
 SAMPLES_FILE = "samples.png"
+INITIAL_SAMPLES_FILE = "samples_initial.png"  # in a trial's first checkpoint: its grid before any training step
 SCHEDULE_PREFIX = "schedule."
 SCHEDULE_KEYS = "schedule_keys"  # trial-config key: the knobs population-based training may change
 
@@ -78,6 +81,17 @@ def save_sample_grid(samples: torch.Tensor, path: Path, nrow: int = 8) -> None:
         from torchvision.utils import save_image  # imported on first use: ~1.3 s per trial process otherwise
 
         save_image(samples, path, nrow=nrow, normalize=True, value_range=(-1, 1))
+
+
+def initial_grid(run: TaskRun) -> torch.Tensor:
+    """A grid from the untrained networks, drawn without moving any random number generator, so training goes on
+    bit for bit as it would without it (and a run resumed from a checkpoint, which draws none, agrees)."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng():
+        grid = run.grid(run.sample(64))
+    random.setstate(py_state)
+    np.random.set_state(np_state)
+    return grid
 
 
 def _checkpoint_dirs() -> tuple[object, list[str]]:
@@ -193,6 +207,7 @@ def train_gan(config: dict) -> None:
             if newer["result"].get("diverged"):
                 return
 
+    before_training = initial_grid(run) if run.epoch == 0 else None
     while run.epoch < epochs:
         inject_faults(config, run, "before_epoch")
         stats = run.train_epoch()
@@ -213,6 +228,9 @@ def train_gan(config: dict) -> None:
         with tempfile.TemporaryDirectory() as d:
             torch.save({**run.state_dict(), "result": result, "trial_id": _trial_id()}, Path(d) / STATE_FILE)
             save_sample_grid(run.grid(outputs), Path(d) / SAMPLES_FILE)
+            if before_training is not None:
+                save_sample_grid(before_training, Path(d) / INITIAL_SAMPLES_FILE)
+                before_training = None
             tune.report(result, checkpoint=tune.Checkpoint.from_directory(d))
         if result["diverged"]:
             return

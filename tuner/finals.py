@@ -23,6 +23,7 @@ from ray import tune
 from tuner.mlflow_filters import tag_equals
 from tuner.mlflow_logging import MLflowTrialLogger, get_or_create_experiment, make_client
 from tuner.mlflow_tags import DATASET_TAG, FINAL_TAG, METHOD_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
+from tuner.numbers import distinct
 from tuner.progress import ProgressPrinter
 
 FRONT_TAG = "front_point"  # which point of a Pareto front a final_front run re-trains (0 = best first objective)
@@ -87,6 +88,7 @@ class FinalRun:
     run_id: str | None
     end_state: str  # completed | diverged | errored | evaluation failed
     metrics: dict[str, float]  # paper-protocol scores; empty unless completed
+    seconds: float = 0.0  # its training time (Ray's time_total_s), for the closing trial-hours
 
 
 def best_config(results: tune.ResultGrid, metric: str, mode: str) -> dict | None:
@@ -107,6 +109,7 @@ def run_finals(
     parent_run_id: str | None,
     storage: str,
     front_point: tuple[int, dict] | None = None,
+    clock=None,
 ) -> list[FinalRun]:
     """Train the best configuration of ``results`` with ``args.final_seeds`` seeds and score each final run.
 
@@ -132,7 +135,7 @@ def run_finals(
         parent_run_id=parent_run_id,
         sample_every=args.sample_every,
         tag_keys=("seed",),
-        run_name_format=f"final {suffix} seed={{seed}}" if suffix else "final seed={seed}",
+        run_name_format=final_run_name(args.method, suffix),
     )  # fmt: skip
     from trainables.trainable import train_gan
 
@@ -156,7 +159,10 @@ def run_finals(
                 storage_path=storage,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 failure_config=tune.FailureConfig(max_failures=2),
-                callbacks=[logger, ProgressPrinter(args.metric, len(seeds), args.epochs, mode, label="final")],
+                callbacks=[
+                    logger,
+                    ProgressPrinter(args.metric, len(seeds), args.epochs, mode, label="final", clock=clock),
+                ],
                 verbose=0,
             ),
         )
@@ -171,7 +177,7 @@ def run_finals(
     for r in final_results:
         seed = int(r.config["seed"])
         state = "errored" if r.error else "diverged" if (r.metrics or {}).get("diverged") else "completed"
-        final = FinalRun(seed, None, state, {})
+        final = FinalRun(seed, None, state, {}, float((r.metrics or {}).get("time_total_s", 0.0) or 0.0))
         finals.append(final)
         if state != "completed" or r.checkpoint is None:
             continue
@@ -212,6 +218,13 @@ def run_finals(
     return finals
 
 
+def final_run_name(method: str, suffix: str = "") -> str:
+    """``deli_fisher final seed=1`` (a format string over the trial config): finals of several searches in one
+    experiment stay apart by their method."""
+    method = method.replace("{", "{{").replace("}", "}}")
+    return f"{method} final {suffix} seed={{seed}}" if suffix else f"{method} final seed={{seed}}"
+
+
 def log_final_metrics(client, run_id: str, metrics: dict[str, float], epoch: int, n_samples: int) -> None:
     ts = int(time.time() * 1000)
     client.log_batch(
@@ -236,4 +249,6 @@ def print_summary(finals: list[FinalRun], summary: dict[str, dict[str, float]]) 
     n = sum(1 for f in finals if f.metrics)
     print(f"finals: {n}/{len(finals)} seeds scored" + (f" ({', '.join(lost)})" if lost else ""))
     for k, s in summary.items():
-        print(f"  {k}: {s['mean']:.4f} ± {s['std']:.4f}")
+        values = [f.metrics[k] for f in finals if k in f.metrics]
+        std = f"{s['std']:.2g}" if math.isfinite(s["std"]) else "n/a (one seed)"
+        print(f"  {k}: {distinct([s['mean'], *values])[0]} ± {std}")

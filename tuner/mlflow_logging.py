@@ -27,15 +27,24 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 
-from trainables.trainable import SAMPLES_FILE, load_state
+from trainables.trainable import INITIAL_SAMPLES_FILE, SAMPLES_FILE, load_state
 from tuner.mlflow_filters import all_of, tag_equals
-from tuner.mlflow_tags import END_STATE_TAG, PARENT_TAG, ROLE_TAG, SEARCH_TAG, TRIAL_TAG
+from tuner.mlflow_tags import (
+    BEST_TRIAL_TAG,
+    END_STATE_TAG,
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    PARENT_TAG,
+    ROLE_TAG,
+    SEARCH_TAG,
+    TRIAL_TAG,
+)
 
 WEIGHTS_FILE = "generator.pt"
 WEIGHTS_DIR = "model"
-SAMPLES_DIR = "samples"
-FINAL_GRID = "final.png"  # samples/final.png: the last grid of every run at one path
-IMAGE_KEY = "samples"  # mlflow.log_image key of the per-epoch grids
+# The last grid of every run at one path in the artifact root, where "compare runs" lists common artifacts first.
+FINAL_GRID = "final_samples.png"
+IMAGE_KEY = "samples"  # mlflow.log_image key of the per-epoch grids (step 0: before training)
 # Keys Ray adds to every result; they are bookkeeping, not experiment metrics (time_total_s is kept:
 # the reports sum it into trial-hours).
 RAY_KEYS = {
@@ -81,11 +90,19 @@ def artifact_location(tracking_uri: str) -> str | None:
 
 
 def get_or_create_experiment(client: MlflowClient, name: str) -> str:
+    """The experiment, created as a model-training one: MLflow 3 opens an experiment without a kind on its GenAI
+    overview (traces, tokens) instead of the runs table."""
     exp = client.get_experiment_by_name(name)
     if exp:
+        if EXPERIMENT_KIND_TAG not in exp.tags:  # made before this tag existed, or by hand
+            client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return exp.experiment_id
     try:
-        return client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri))
+        return client.create_experiment(
+            name,
+            artifact_location=artifact_location(client.tracking_uri),
+            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+        )
     except MlflowException:  # another search sharing --experiment created it in between
         if exp := client.get_experiment_by_name(name):
             return exp.experiment_id
@@ -214,10 +231,39 @@ class TrialNumbers:
 
 
 def trial_run_name(method: str, number: int, config: dict, searched: tuple[str, ...] = ()) -> str:
-    """``deli_fisher #12 lr=5.3e-4 N=46``: readable in a runs list where Ray's ``train_gan_67273927`` is not."""
+    """``#12 deli_fisher lr=5.3e-4 N=46``: readable in a runs list where Ray's ``train_gan_67273927`` is not. The
+    number leads, so the end state that follows it stays inside MLflow's narrow name column."""
     keys = [k for k in NAME_LABELS if k in searched and k in config][:MAX_NAME_VALUES]
     values = " ".join(f"{NAME_LABELS[k]}={short_number(config[k])}" for k in keys)
-    return f"{method} #{number} {values}".strip()
+    return f"#{number} {method} {values}".strip()
+
+
+# A value read on its own (a description, the parent's name), with nothing beside it to tell it apart from: 6
+# figures keep 1.00028 from reading as 1.
+READ_DIGITS = 6
+BEST_MARK = "★ best "  # the best trial's name starts with it, so the runs list shows which one it is
+
+
+def named_with_state(name: str, end_state: str) -> str:
+    """The end state right after the trial's number: ``#3 [ASHA stop @1] deli_fisher lr=5.3e-4 N=46``."""
+    suffix = end_state_suffix(end_state)
+    if not suffix:
+        return name
+    if m := re.match(r"(#\d+)( |$)", name):
+        rest = name[m.end() :]
+        return f"{m.group(1)} {suffix}" + (f" {rest}" if rest else "")
+    return f"{name} {suffix}"  # a final's or a custom name
+
+
+def base_name(name: str) -> str:
+    """A run name without its end state and best-trial mark (what the trial was named when it started)."""
+    name = name.removeprefix(BEST_MARK)
+    return re.sub(r" +", " ", re.sub(r"(^| )\[[^\]]*\]", " ", name)).strip()
+
+
+def trial_number(name: str) -> int | None:
+    m = re.search(r"(?:^| )#(\d+)\b", base_name(name))
+    return int(m.group(1)) if m else None
 
 
 def end_state_suffix(end_state: str) -> str:
@@ -242,6 +288,7 @@ class MLflowTrialLogger(tune.Callback):
         run_name_format: str | None = None,
         name_keys: tuple[str, ...] = (),
         numbers: TrialNumbers | None = None,
+        shown: tuple[str, ...] = ("inception_score", "ddm"),
     ):
         """``tags`` go on every child run; ``tag_keys`` are config keys also copied into tags (e.g. the seed
         of a final run); ``run_name_format`` is formatted with the trial config, else a trial is named by
@@ -257,6 +304,7 @@ class MLflowTrialLogger(tune.Callback):
         self.run_name_format = run_name_format
         self.name_keys = tuple(name_keys)
         self.numbers = numbers or TrialNumbers()
+        self.shown = set(shown)  # result keys a trial's description lists
         self.run_listeners: list = []
         self._runs: dict[str, str] = {}  # trial_id → run_id
         self._last_epoch: dict[str, int] = {}
@@ -283,9 +331,9 @@ class MLflowTrialLogger(tune.Callback):
         found = self.client.search_runs([self.experiment_id], tag_equals(TRIAL_TAG, tid), max_results=1)
         if found:
             run_id = found[0].info.run_id
-            self._names[tid] = re.sub(r" \[[^\]]*\]$", "", found[0].info.run_name or "")  # without an end suffix
-            if m := re.search(r" #(\d+)\b", found[0].info.run_name or ""):
-                self.numbers.assign(tid, int(m.group(1)))
+            self._names[tid] = base_name(found[0].info.run_name or "")  # without its end state
+            if (number := trial_number(found[0].info.run_name or "")) is not None:
+                self.numbers.assign(tid, number)
             history = self.client.get_metric_history(run_id, STEP_KEY)
             self._last_epoch[tid] = int(max((m.step for m in history), default=0))
             if found[0].info.status != "RUNNING":
@@ -333,26 +381,30 @@ class MLflowTrialLogger(tune.Callback):
     def _log_grid(self, trial, checkpoint_dir: str, epoch: int) -> None:
         """An image under key ``samples`` at step = epoch: the run page and compare view get MLflow's step slider
         and side-by-side images instead of one folder per epoch."""
-        grid = os.path.join(checkpoint_dir, SAMPLES_FILE)
         done = self._grid_epochs.setdefault(trial.trial_id, set())
-        if epoch not in done and os.path.exists(grid):
+        # The first checkpoint also holds the grid from before training: MLflow's step slider then starts on an
+        # image (step 0) rather than on "No image logged at this step".
+        for step, name in ((0, INITIAL_SAMPLES_FILE), (epoch, SAMPLES_FILE)):
+            grid = os.path.join(checkpoint_dir, name)
+            if step in done or not os.path.exists(grid):
+                continue
             from PIL import Image
 
             # log_image bypasses the resilient client's spool: map a run created while the store was down to its
             # real id (an image logged before the run exists is lost, with a warning; the final grid is spooled).
             run_id = getattr(self.client, "_run_id", lambda r: r)(self.run_id(trial))
             with Image.open(grid) as image:
-                self.client.log_image(run_id, image.convert("RGB"), key=IMAGE_KEY, step=epoch)
-            done.add(epoch)
+                self.client.log_image(run_id, image.convert("RGB"), key=IMAGE_KEY, step=step)
+            done.add(step)
 
     def _log_final_grid(self, trial, checkpoint_dir: str) -> None:
-        """The last grid again at one fixed path, ``samples/final.png``, which "compare runs" lines up."""
+        """The last grid again at one fixed path in the artifact root, which "compare runs" lines up."""
         grid = os.path.join(checkpoint_dir, SAMPLES_FILE)
         if os.path.exists(grid):
             with tempfile.TemporaryDirectory() as out:
                 path = os.path.join(out, FINAL_GRID)
                 shutil.copyfile(grid, path)
-                self.client.log_artifact(self.run_id(trial), path, artifact_path=SAMPLES_DIR)
+                self.client.log_artifact(self.run_id(trial), path)
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info) -> None:
         epoch = int((trial.last_result or {}).get("epoch", 0))
@@ -387,9 +439,12 @@ class MLflowTrialLogger(tune.Callback):
     def _end(self, trial, status: str, end_state: str) -> None:
         run_id = self.run_id(trial)
         self.client.log_batch(run_id, tags=[RunTag(END_STATE_TAG, end_state)])
-        if suffix := end_state_suffix(end_state):  # the runs list shows names, not tags, without column picking
+        if end_state_suffix(end_state):  # the runs list shows names, not tags, without column picking
             name = self._names.get(trial.trial_id) or self._name(trial)
-            self.client.update_run(run_id, name=f"{name} {suffix}")
+            self.client.update_run(run_id, name=named_with_state(name, end_state))
+        numbers = {k: v for k, v in (trial.last_result or {}).items() if k in self.shown}
+        text = trial_description(run_id, end_state, numbers)
+        self.client.log_batch(run_id, tags=[RunTag(DESCRIPTION_TAG, text)])
         self.client.set_terminated(run_id, status)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -413,29 +468,57 @@ DESCRIPTION_TAG = "mlflow.note.content"  # shown as the run's description in the
 BEST_RUN_TAG = "best_trial_run_id"
 BEST_URL_TAG = "best_trial_url"
 TRIALS_URL_TAG = "trials_url"
-UI_DEFAULT = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
+UI_DEFAULT = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store by default
 
 
-def ui_base(tracking_uri: str) -> str:
-    """The MLflow UI address: the tracking server itself, or what ``mlflow ui`` serves for a local store."""
-    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else UI_DEFAULT
+def ui_server(tracking_uri: str) -> str | None:
+    """The tracking server's address, which also serves the UI; None for a local store (``mlflow ui`` serves it,
+    on whatever host and port it is started with)."""
+    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else None
 
 
-def trials_url(tracking_uri: str, experiment_id: str, metric: str, mode: str) -> str:
-    """The experiment's trial runs, sorted by the optimised metric, best first."""
+def ui_link(tracking_uri: str, path: str) -> str:
+    """A UI page as a full address: on the tracking server, else on ``mlflow ui``'s default address."""
+    return f"{ui_server(tracking_uri) or UI_DEFAULT}/{path}"
+
+
+def trials_path(experiment_id: str, metric: str, mode: str, search_name: str, role: str = "trial") -> str:
+    """The runs table (``/runs``: MLflow 3 keeps the filter and sort only there) of this search's trials, sorted
+    by the optimised metric, best first. Relative (``#/…``), so it works on any host and port the UI has; the
+    query keys are the ones MLflow 3's runs page reads from the address (searchFilter, orderByKey, orderByAsc)."""
     query = urllib.parse.urlencode(
         {
-            "searchFilter": f"tags.{ROLE_TAG} = 'trial'",
+            "searchFilter": all_of(tag_equals(SEARCH_TAG, search_name), tag_equals(ROLE_TAG, role)),
             "orderByKey": f"metrics.`{metric}`",
             "orderByAsc": "true" if mode == "min" else "false",
         },
         quote_via=urllib.parse.quote,
     )
-    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}?{query}"
+    return f"#/experiments/{experiment_id}/runs?{query}"
 
 
-def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
-    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+def run_path(experiment_id: str, run_id: str) -> str:
+    return f"#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def artifact_src(run_id: str, path: str) -> str:
+    """A run's artifact as the UI's server serves it (relative, like the UI's own image requests)."""
+    return "get-artifact?" + urllib.parse.urlencode({"path": path, "run_uuid": run_id})
+
+
+def trial_description(run_id: str, end_state: str, numbers: dict[str, float] | None = None) -> str:
+    """A trial's description, shown at the top of its page: how it ended, its last epoch's numbers and its last
+    sample grid, no click or scrolling needed."""
+    from tuner.numbers import distinct
+
+    text = f"End state: **{end_state}**."
+    shown = {k: v for k, v in sorted((numbers or {}).items()) if isinstance(v, int | float) and k != "epoch"}
+    if shown:
+        values = dict(zip(shown, (distinct([v], READ_DIGITS)[0] for v in shown.values()), strict=True))
+        text += " Last epoch: " + ", ".join(f"`{k}` {v}" for k, v in values.items()) + "."
+    if not end_state.startswith("diverged"):
+        text += f"\n\n![last sample grid]({artifact_src(run_id, FINAL_GRID)})"
+    return text
 
 
 def describe_search(method: str, dataset: str, trials: int, epochs: int, metric: str, mode: str, space: dict) -> str:
@@ -452,6 +535,14 @@ def find_trial_run(client: MlflowClient, experiment_id: str, trial_id: str) -> s
     return found[0].info.run_id if found else None
 
 
+def headline_name(search_name: str, metric: str, value: float, number: int | None) -> str:
+    """The parent's name in the runs list carries the answer: ``deli_fisher-t1 · best ddm 12.31 (#4)``."""
+    from tuner.numbers import distinct
+
+    trial = f" (#{number})" if number else ""
+    return f"{search_name} · best {metric} {distinct([value], READ_DIGITS)[0]}{trial}"
+
+
 def record_best(
     client: MlflowClient,
     parent_run_id: str,
@@ -459,22 +550,42 @@ def record_best(
     best_run_id: str | None,
     metrics: dict[str, float],
     *,
-    tracking_uri: str,
     metric: str,
     mode: str,
+    search_name: str,
     description: str = "",
+    number: int | None = None,
+    epoch: int | None = None,
+    counts: str = "",
 ) -> None:
-    """The search's answer on its parent run, visible without expanding it: ``best_<metric>`` metrics, the best
-    trial's run id and link, a link to the trials sorted by ``metric``, and the description with the best line."""
+    """The search's answer on its parent run, visible without expanding it or picking columns: its name with the
+    best value, ``best_<metric>`` metrics, a description table of the best trial's numbers with its last grid,
+    relative links to it and to this search's trials sorted by ``metric``; the best trial is tagged and named so."""
+    from tuner.numbers import distinct
+
     ts = int(time.time() * 1000)
     values = [Metric(f"best_{k}", float(v), ts, 0) for k, v in sorted(metrics.items()) if isinstance(v, int | float)]
-    sorted_url = trials_url(tracking_uri, experiment_id, metric, mode)
-    tags = [RunTag(TRIALS_URL_TAG, sorted_url)]
-    best_line = ""
+    sorted_path = trials_path(experiment_id, metric, mode, search_name)
+    tags = [RunTag(TRIALS_URL_TAG, sorted_path)]
+    lines = [description] if description else []
     if best_run_id:
-        link = run_url(tracking_uri, experiment_id, best_run_id)
+        link = run_path(experiment_id, best_run_id)
         tags += [RunTag(BEST_RUN_TAG, best_run_id), RunTag(BEST_URL_TAG, link)]
-        best_line = f"\n\nBest trial: [{best_run_id}]({link}), {metric} = {metrics.get(metric, float('nan')):.4g}."
-    if description:
-        tags.append(RunTag(DESCRIPTION_TAG, f"{description}{best_line}\n\n[All trials, best first]({sorted_url})"))
+        best = client.get_run(best_run_id)
+        name = best.info.run_name or best_run_id
+        if not name.startswith(BEST_MARK):
+            client.update_run(best_run_id, name=f"{BEST_MARK}{name}")
+        client.set_tag(best_run_id, BEST_TRIAL_TAG, "true")
+        at = f" at epoch {epoch}" if epoch is not None else ""
+        keys = sorted(metrics, key=lambda k: (k != metric, k))
+        shown = {k: distinct([metrics[k]], READ_DIGITS)[0] for k in keys}
+        lines += [
+            f"**Best trial: [{base_name(name)}]({link})**{at}, by `{metric}` ({mode}).",
+            "| metric | value |\n|---|---:|\n" + "\n".join(f"| `{k}` | {v} |" for k, v in shown.items()),
+            f"![its last sample grid]({artifact_src(best_run_id, FINAL_GRID)})",
+        ]
+    lines.append(f"[All trials of this search, best first]({sorted_path})" + (f" · {counts}" if counts else ""))
+    tags.append(RunTag(DESCRIPTION_TAG, "\n\n".join(lines)))
     client.log_batch(parent_run_id, metrics=values, tags=tags)
+    if metric in metrics:
+        client.update_run(parent_run_id, name=headline_name(search_name, metric, metrics[metric], number))

@@ -13,3 +13,7 @@ FINAL_TAG = "final"
 SEED_TAG = "seed"
 END_STATE_TAG = "end_state"  # completed | stopped by ASHA at epoch e | diverged at epoch e | errored | …
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests child runs by
+BEST_TRIAL_TAG = "best_trial"  # "true" on the search's best trial (its name also starts with a mark)
+# MLflow 3 opens an experiment by its kind: without one it shows the GenAI overview, not the runs table.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"

@@ -19,11 +19,16 @@ from ray.tune.search.optuna import OptunaSearch
 
 MLFLOW_RUN_ATTR = "mlflow_run_id"
 RAY_TRIAL_ATTR = "ray_trial_id"
+# optuna-dashboard numbers trials from 0, MLflow run names and the terminal from #1: each Optuna trial names its
+# MLflow number, and the study says the rule.
+MLFLOW_NUMBER_ATTR = "mlflow_trial_number"
+NUMBERING_NOTE = "Optuna trial n is MLflow and terminal trial #(n+1)"
 
 
 class EpochOptunaSearch(OptunaSearch):
-    def __init__(self, *args, max_epochs: int, **kwargs):
+    def __init__(self, *args, max_epochs: int, study_attrs: dict[str, str] | None = None, **kwargs):
         self.max_epochs = int(max_epochs)
+        self.study_attrs = dict(study_attrs or {})
         self._reported: dict[str, set[int]] = {}
         super().__init__(*args, **kwargs)
 
@@ -33,6 +38,9 @@ class EpochOptunaSearch(OptunaSearch):
             with warnings.catch_warnings():  # set_metric_names is marked experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 self._ot_study.set_metric_names([self._metric])
+        if self._ot_study is not None:
+            for key, value in self.study_attrs.items():  # optuna-dashboard lists them on the study's page
+                self._ot_study.set_user_attr(key, value)
 
     def set_mlflow_run(self, trial_id: str, run_id: str) -> None:
         """Called by the MLflow logger when it creates (or finds again) the run of ``trial_id``."""
@@ -41,6 +49,7 @@ class EpochOptunaSearch(OptunaSearch):
             try:
                 ot_trial.set_user_attr(MLFLOW_RUN_ATTR, run_id)
                 ot_trial.set_user_attr(RAY_TRIAL_ATTR, trial_id)
+                ot_trial.set_user_attr(MLFLOW_NUMBER_ATTR, f"#{ot_trial.number + 1}")
             except RuntimeError:  # the Optuna trial already finished (a resumed search): its attributes stay
                 pass
 

@@ -9,6 +9,7 @@ long traceback.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -80,10 +81,19 @@ def check_address(address: str, timeout: float = JOIN_TIMEOUT_S) -> str:
     return resolved
 
 
+class _TokenAuthOnByDefault(logging.Filter):
+    """Drops Ray's warning that token authentication is on and how to opt out: on is what a search wants (the
+    README says why), and a warning on every run teaches users to ignore stderr. Its "disabled" warning stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
+
+
 def init_ray(address: str | None = None, num_cpus: int | None = None, num_gpus: int | None = None) -> None:
     """Join ``address`` (an existing cluster) or start a private local instance bound to loopback."""
     if ray.is_initialized():
         return
+    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_TokenAuthOnByDefault())
     common = dict(include_dashboard=False, logging_level="WARNING", log_to_driver=False)
     if address:
         resolved = check_address(address)

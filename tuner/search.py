@@ -43,7 +43,15 @@ from tuner.outcome import (
     interrupted_message,
     resume_command,
 )
-from tuner.progress import ProgressPrinter, quiet_library_noise, report_best
+from tuner.progress import (
+    Clock,
+    ProgressPrinter,
+    TrialCounts,
+    count_trials,
+    print_closing,
+    quiet_library_noise,
+    report_best,
+)
 from tuner.ray_setup import RayJoinError, ray_is_up, shutdown_ray
 from tuner.search_config import SearchConfig, resolve
 from tuner.strategy import build_strategy, report_front
@@ -54,6 +62,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     from tuner.ray_setup import init_ray
 
     quiet_library_noise()
+    clock = Clock()  # one clock for the search's lines, its finals' and the closing wall time
     init_ray(args.address, num_gpus=None)  # first: a cluster that refuses us (e.g. wrong token) leaves nothing behind
     if problem := cluster_problem(args):  # Tune would wait forever for a trial no node of the cluster can hold
         raise UsageError(problem)
@@ -69,11 +78,9 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     )  # fmt: skip
     parent_run_id = start_parent_run(config, strategy, client, description)
     numbers = TrialNumbers()  # "#12" in trial run names, progress lines and the summary
-    tuner = build_tuner(config, strategy, client, parent_run_id, numbers)
+    tuner = build_tuner(config, strategy, client, parent_run_id, numbers, clock)
     announce(config)
-    results = fit(config, strategy, tuner, client, parent_run_id, numbers, description)
-    print_next_steps(config)
-    return results
+    return fit(config, strategy, tuner, client, parent_run_id, numbers, description, clock)
 
 
 def record_arguments(config: SearchConfig) -> None:
@@ -124,7 +131,9 @@ def start_parent_run(config: SearchConfig, strategy, client, description: str) -
     )  # fmt: skip
 
 
-def build_tuner(config: SearchConfig, strategy, client, parent_run_id: str, numbers: TrialNumbers) -> tune.Tuner:
+def build_tuner(
+    config: SearchConfig, strategy, client, parent_run_id: str, numbers: TrialNumbers, clock: Clock | None = None
+) -> tune.Tuner:
     """A fresh Tuner, or with --resume the stored experiment (finished trials kept, the rest continue)."""
     from tuner import resume
 
@@ -145,6 +154,7 @@ def build_tuner(config: SearchConfig, strategy, client, parent_run_id: str, numb
         sample_every=args.sample_every,
         name_keys=tuple(config.space),
         numbers=numbers,
+        shown=tuple(dict.fromkeys((strategy.metric, "inception_score", "ddm"))),
     )
     if hasattr(strategy.search_alg, "set_mlflow_run"):  # each Optuna trial names its MLflow run
         trial_logger.run_listeners.append(strategy.search_alg.set_mlflow_run)
@@ -170,7 +180,7 @@ def build_tuner(config: SearchConfig, strategy, client, parent_run_id: str, numb
             callbacks=[
                 trial_logger,
                 *strategy.callbacks(trial_logger),
-                ProgressPrinter(strategy.metric, args.trials, args.epochs, strategy.mode, numbers=numbers),
+                ProgressPrinter(strategy.metric, args.trials, args.epochs, strategy.mode, numbers=numbers, clock=clock),
             ],
             verbose=0,
         ),
@@ -193,13 +203,14 @@ def fit(
     parent_run_id: str,
     numbers: TrialNumbers,
     description: str,
+    clock: Clock | None = None,
 ) -> tune.ResultGrid:
     """Run the trials, report the best (and the Pareto front), train the finals; the parent run ends with how
     it went."""
     args, metric, mode = config.args, strategy.metric, strategy.mode
     finals = dict(
         mode=mode, search_name=config.name, experiment=config.experiment, mlflow_uri=config.mlflow_uri,
-        parent_run_id=parent_run_id, storage=config.storage,
+        parent_run_id=parent_run_id, storage=config.storage, clock=clock,
     )  # fmt: skip
     status = "FAILED"
     try:
@@ -207,14 +218,17 @@ def fit(
         check_interrupted(results, args.trials)
         report_best(
             results, metric, mode, config.name, config.mlflow_uri, config.storage, config.experiment,
-            numbers=numbers, client=client, parent_run_id=parent_run_id, description=description,
+            numbers=numbers, client=client, parent_run_id=parent_run_id, description=description, epochs=args.epochs,
         )  # fmt: skip
         front = report_front(strategy, results, client, parent_run_id) if strategy.multi_objective else None
+        trained = []
         for i, point in enumerate(front[: args.final_front] if front and args.final_seeds else []):
-            run_finals(args, results, **finals, front_point=(i, point["config"]))
+            trained += run_finals(args, results, **finals, front_point=(i, point["config"]))
         if args.final_seeds and not strategy.multi_objective:
-            run_finals(args, results, **finals)
+            trained += run_finals(args, results, **finals)
         status = "FINISHED"
+        print_next_steps(config)
+        print_closing(clock or Clock(), count_trials(results, args.epochs), final_counts(trained) if trained else None)
     except (KeyboardInterrupt, SearchInterrupted):
         status = "KILLED"
         close_open_trial_runs(client, config.experiment, config.name)
@@ -223,6 +237,19 @@ def fit(
         end_search_run(client, parent_run_id, status)
         report_kept(client)
     return results
+
+
+def final_counts(finals) -> TrialCounts:
+    """Final-seed runs counted like trials (a final trains the full budget: none is stopped early)."""
+    counts = TrialCounts(seconds=sum(f.seconds for f in finals))
+    for f in finals:
+        if f.end_state == "errored":
+            counts.errored += 1
+        elif f.end_state == "diverged":
+            counts.diverged += 1
+        else:
+            counts.completed += 1
+    return counts
 
 
 def print_next_steps(config: SearchConfig) -> None:

@@ -66,6 +66,20 @@ class Strategy:
     _method: str = ""
 
 
+def study_attributes(args: argparse.Namespace, study_name: str) -> dict[str, str]:
+    """What optuna-dashboard shows on the study's page: which search, method, data and MLflow experiment."""
+    from tuner.optuna_search import NUMBERING_NOTE
+
+    return {
+        "search_name": study_name,
+        "method": str(args.method),
+        "dataset": str(args.dataset),
+        "mlflow_experiment": str(getattr(args, "experiment", None) or study_name),
+        "mlflow_tracking_uri": str(getattr(args, "mlflow_uri", "")),
+        "trial_numbering": NUMBERING_NOTE,
+    }
+
+
 def build_strategy(args: argparse.Namespace, study_name: str, optuna_storage) -> Strategy:
     objectives = parse_objectives(args.metric)
     modes = [MODES[m] for m in objectives]
@@ -88,6 +102,7 @@ def build_strategy(args: argparse.Namespace, study_name: str, optuna_storage) ->
             sampler=make_sampler(sampler_name, args.seed, args.concurrency),
             storage=optuna_storage,
             study_name=study_name,
+            study_attrs=study_attributes(args, study_name),
         )
     # Tune refuses a metric given both to the Tuner and to the scheduler: with one objective the Tuner has it.
     bound = (objectives[0], modes[0]) if len(objectives) > 1 else (None, None)
