@@ -1,6 +1,6 @@
 """How the search driver's cost grows with the search: trials that cost nothing, on a simulated cluster.
 
-    python benchmarks/driver_scale.py [--points 64x8,1024x64,4096x64] [--epochs 10] [--nodes 4]
+    python benchmarks/driver_scale.py [--points 64x8,1024x64,4096x256] [--epochs 10] [--nodes 4]
         [--tracking sqlite,postgres] [--out benchmarks/results/driver_scale]
 
 Each point (TRIALSxCONCURRENT) runs a real search through ``tuner.search.run_search`` — the CLI's parser and
@@ -30,7 +30,6 @@ import csv
 import math
 import os
 import random
-import resource
 import secrets
 import sys
 import tempfile
@@ -220,7 +219,7 @@ def plot(rows: list[dict], out: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--points", default="64x8,1024x64,4096x64", help="TRIALSxCONCURRENT,… (default %(default)s)")
+    p.add_argument("--points", default="64x8,1024x64,4096x256", help="TRIALSxCONCURRENT,… (default %(default)s)")
     p.add_argument("--epochs", type=int, default=10, help="epochs per trial, ASHA's budget (default 10)")
     p.add_argument("--nodes", type=int, default=4, help="simulated nodes (default 4)")
     p.add_argument("--cpus-per-node", type=int, default=2, help="logical CPUs per node (default 2)")
