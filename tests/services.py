@@ -321,7 +321,7 @@ def mlflow_server_on(folder: Path, backend_uri: str, port: int | None = None) ->
     log = open(folder / "mlflow-server.log", "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_http(f"http://127.0.0.1:{port}/health", timeout=180, proc=proc)
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=600, proc=proc)
         uri = ServerURI(f"http://127.0.0.1:{port}")
         uri.pid = proc.pid
         yield uri

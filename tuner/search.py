@@ -132,6 +132,10 @@ def build_tuner(
     """A fresh Tuner, or with --resume the stored experiment (finished trials kept, the rest continue)."""
     from tuner import resume
 
+    if trainable is train_gan and config.trial.get("workers_per_trial", 1) > 1:  # one trial, several workers
+        from trainables.distributed import train_distributed
+
+        trainable = train_distributed
     trainable = tune.with_resources(trainable, config.resources)
     if config.resuming:
         tuner = resume.restore(config.experiment_dir, trainable)
