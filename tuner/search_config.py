@@ -13,6 +13,8 @@ from tuner.cli import MODES, apply_metric_defaults, storage_path, trial_config
 from tuner.names import default_name
 from tuner.pareto import parse_objectives
 
+COORDINATOR_MEMORY = 64 * 1024**2  # bytes: what a multi-worker trial's coordinator reserves
+
 
 @dataclass(frozen=True)
 class SearchConfig:
@@ -71,6 +73,10 @@ def resolve(args: argparse.Namespace) -> SearchConfig:
         storage=storage,
         optuna_url=args.optuna_storage or optuna_storage.default_storage_url(args.mlflow_uri, storage),
         trial=trial_config(args),
-        resources={"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial},
+        # Several workers: the trial itself only coordinates (Ray refuses an empty request: it reserves a little
+        # memory); its Ray Train workers hold the CPUs and GPUs, in a placement group of their own.
+        resources={"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial}
+        if getattr(args, "workers_per_trial", 1) <= 1
+        else {"cpu": 0, "gpu": 0, "memory": COORDINATOR_MEMORY},
         resuming=bool(getattr(args, "resume", False)),
     )
