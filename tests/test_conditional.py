@@ -209,7 +209,7 @@ def test_label_metrics_apply_where_outputs_carry_labels():
 
 @pytest.mark.parametrize("method", ["cgan", "acgan", "cgan_projection"])
 def test_a_short_training_learns_the_classes(method):
-    """256 generator steps on 2,048 mnist5k images: the independent classifier must read the generated label far
+    """64 generator steps an epoch on 2,048 mnist5k images: the independent classifier must read the generated label far
     above chance (0.1)."""
     data = load_dataset("mnist5k")
     lr = {"cgan_projection": {"lr": 1e-3, "n_critic": 1}}.get(method, {"lr": 1e-3})
@@ -223,7 +223,7 @@ def test_a_short_training_learns_the_classes(method):
     assert after > 0.3 and after > before + 0.2, (before, after)
 
 
-EPOCHS = {"cgan": 4, "acgan": 4, "cgan_projection": 4}
+EPOCHS = {"cgan": 3, "acgan": 2, "cgan_projection": 4}  # measured: 0.49, 0.51, 0.43 (benchmarks/RESULTS.md)
 
 
 def test_ac_conditioning_wraps_any_objective_once():
