@@ -567,7 +567,7 @@ def record_best(
     values = [Metric(f"best_{k}", float(v), ts, 0) for k, v in sorted(metrics.items()) if isinstance(v, int | float)]
     sorted_path = trials_path(experiment_id, metric, mode, search_name)
     tags = [RunTag(TRIALS_URL_TAG, sorted_path)]
-    lines = [description] if description else []
+    lines = []  # the answer first: MLflow shows a description's first lines and folds the rest under "Show more"
     if best_run_id:
         link = run_path(experiment_id, best_run_id)
         tags += [RunTag(BEST_RUN_TAG, best_run_id), RunTag(BEST_URL_TAG, link)]
@@ -585,6 +585,7 @@ def record_best(
             f"![its last sample grid]({artifact_src(best_run_id, FINAL_GRID)})",
         ]
     lines.append(f"[All trials of this search, best first]({sorted_path})" + (f" · {counts}" if counts else ""))
+    lines += [description] if description else []
     tags.append(RunTag(DESCRIPTION_TAG, "\n\n".join(lines)))
     client.log_batch(parent_run_id, metrics=values, tags=tags)
     if metric in metrics:
