@@ -378,13 +378,13 @@ class MLflowTrialLogger(tune.Callback):
 
     # -- artifacts --------------------------------------------------------------------------------
 
-    def _log_grid(self, trial, checkpoint_dir: str, epoch: int) -> None:
+    def _log_grid(self, trial, checkpoint_dir: str, epoch: int, initial_only: bool = False) -> None:
         """An image under key ``samples`` at step = epoch: the run page and compare view get MLflow's step slider
         and side-by-side images instead of one folder per epoch."""
         done = self._grid_epochs.setdefault(trial.trial_id, set())
         # The first checkpoint also holds the grid from before training: MLflow's step slider then starts on an
         # image (step 0) rather than on "No image logged at this step".
-        for step, name in ((0, INITIAL_SAMPLES_FILE), (epoch, SAMPLES_FILE)):
+        for step, name in ((0, INITIAL_SAMPLES_FILE), *(() if initial_only else ((epoch, SAMPLES_FILE),))):
             grid = os.path.join(checkpoint_dir, name)
             if step in done or not os.path.exists(grid):
                 continue
@@ -408,11 +408,12 @@ class MLflowTrialLogger(tune.Callback):
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info) -> None:
         epoch = int((trial.last_result or {}).get("epoch", 0))
-        if epoch % self.sample_every:
-            return  # the trial's last grid is logged when it ends, whatever its epoch
+        skipped = bool(epoch % self.sample_every)  # the trial's last grid is logged when it ends, whatever its epoch
+        if skipped and 0 in self._grid_epochs.get(trial.trial_id, set()):
+            return
         try:
             with checkpoint.as_directory() as d:
-                self._log_grid(trial, d, epoch)
+                self._log_grid(trial, d, epoch, initial_only=skipped)  # step 0 comes with the first checkpoint
         except Exception as e:  # an artifact must never stop the search
             print(f"warning: sample grid of {trial} at epoch {epoch} not logged to MLflow: {e}", flush=True)
 
@@ -567,7 +568,7 @@ def record_best(
     values = [Metric(f"best_{k}", float(v), ts, 0) for k, v in sorted(metrics.items()) if isinstance(v, int | float)]
     sorted_path = trials_path(experiment_id, metric, mode, search_name)
     tags = [RunTag(TRIALS_URL_TAG, sorted_path)]
-    lines = [description] if description else []
+    lines = []  # the answer first: MLflow shows a description's first lines and folds the rest under "Show more"
     if best_run_id:
         link = run_path(experiment_id, best_run_id)
         tags += [RunTag(BEST_RUN_TAG, best_run_id), RunTag(BEST_URL_TAG, link)]
@@ -585,6 +586,7 @@ def record_best(
             f"![its last sample grid]({artifact_src(best_run_id, FINAL_GRID)})",
         ]
     lines.append(f"[All trials of this search, best first]({sorted_path})" + (f" · {counts}" if counts else ""))
+    lines += [description] if description else []
     tags.append(RunTag(DESCRIPTION_TAG, "\n\n".join(lines)))
     client.log_batch(parent_run_id, metrics=values, tags=tags)
     if metric in metrics:
