@@ -251,13 +251,13 @@ def validate(args: argparse.Namespace) -> None:
     _check(args.cpus_per_trial > 0, f"--cpus-per-trial must be > 0 (got {args.cpus_per_trial})")
     _check(args.gpus_per_trial >= 0, f"--gpus-per-trial must be ≥ 0 (got {args.gpus_per_trial})")
     validate_workers(args)
-    validate_metrics(args)
-    method, info = get_method(args.method), dataset_info(args.dataset)
+    method, info = get_method(args.method), dataset_info(args.dataset)  # what the method can train on comes first
     _check(info.kind in method.kinds, f"method {args.method} cannot train on {info.kind} data ({args.dataset})")
     _check(
         not TASKS[method.task].needs_labels or info.num_classes > 0,
-        f"method {args.method} conditions on class labels; dataset {args.dataset} has none (pick a labelled set)",
+        f"method {args.method} conditions on class labels; dataset {args.dataset} has no labels (pick a labelled set)",
     )
+    validate_metrics(args)
     try:  # e.g. an image size no network supports
         if method.task == "generate":  # the translate networks are built for any image size
             network_family(info, NetOptions(**method.net_options))
