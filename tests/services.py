@@ -63,18 +63,20 @@ class ServerURI(str):
 
 
 @contextlib.contextmanager
-def mlflow_server(folder: Path, port: int | None = None) -> Iterator[ServerURI]:
-    """``mlflow server`` with an sqlite backend and served artifacts, bound to 127.0.0.1 (its default)."""
+def mlflow_server(folder: Path, port: int | None = None, backend_uri: str | None = None) -> Iterator[ServerURI]:
+    """``mlflow server`` on 127.0.0.1 with served artifacts under ``folder``; its store is ``backend_uri`` (e.g.
+    PostgreSQL), by default an sqlite file in ``folder``."""
     port = port or free_port()
+    backend = backend_uri or f"sqlite:///{folder / 'mlflow-server.db'}"
     cmd = [
-        sys.executable, "-m", "mlflow", "server", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow-server.db'}",
-        "--artifacts-destination", str(folder / "mlflow-artifacts"),
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", backend, "--artifacts-destination", str(folder / "mlflow-artifacts"),
     ]  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "mlflow-server.log", "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", timeout=180, proc=proc)
+    try:  # a PostgreSQL store migrates its schema on first start: minutes on a loaded machine
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=600 if backend_uri else 180, proc=proc)
         uri = ServerURI(f"http://127.0.0.1:{port}")
         uri.pid = proc.pid
         yield uri
@@ -308,23 +310,3 @@ def postgres_server(databases: tuple[str, ...] = ("mlflow", "optuna")) -> Iterat
             subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def mlflow_server_on(folder: Path, backend_uri: str, port: int | None = None) -> Iterator[ServerURI]:
-    """``mlflow server`` on ``backend_uri`` (e.g. PostgreSQL) with served artifacts under ``folder``, on loopback."""
-    port = port or free_port()
-    cmd = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", backend_uri, "--artifacts-destination", str(folder / "mlflow-artifacts"),
-    ]  # fmt: skip
-    log = open(folder / "mlflow-server.log", "ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", timeout=600, proc=proc)
-        uri = ServerURI(f"http://127.0.0.1:{port}")
-        uri.pid = proc.pid
-        yield uri
-    finally:
-        stop_group(proc)
-        log.close()

@@ -18,7 +18,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import search_args
-from tests.services import mlflow_server_on, postgres_bin, postgres_server, run_cli, stop_group
+from tests.services import mlflow_server, postgres_bin, postgres_server, run_cli, stop_group
 from tuner.resume import LOST_STATE
 
 TINY = ("--dataset", "ring8", "--width", "8", "--batch-size", "64", "--train-limit", "512", "--eval-samples", "100")
@@ -43,7 +43,7 @@ def test_killed_search_on_postgres_resumes_into_the_same_runs_and_study(tmp_path
     search: one MLflow run per trial, each epoch once, the study holding every trial with its run id, and no
     password in the parent run's params."""
     (tmp_path / "server").mkdir()
-    with postgres_server() as db, mlflow_server_on(tmp_path / "server", db["mlflow"]) as uri:
+    with postgres_server() as db, mlflow_server(tmp_path / "server", backend_uri=db["mlflow"]) as uri:
         password = db["optuna"].split(":")[2].split("@")[0]
         argv = ["vanilla", "--trials", "3", "--epochs", "2", "--grace-period", "2", "--concurrency", "1", *TINY,
                 "--name", "pg", "--storage", "rr", "--mlflow-uri", uri, "--optuna-storage", db["optuna"]]  # fmt: skip

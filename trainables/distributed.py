@@ -251,7 +251,7 @@ def worker_loop(loop: dict) -> None:
 
     from trainables.data import load_dataset
     from trainables.train import is_finite, rng_state, set_rng_state
-    from trainables.trainable import schedule_values, trial_task
+    from trainables.trainable import trial_task
 
     config, results = loop["config"], loop["results"]
     context = ray.train.get_context()
@@ -279,17 +279,10 @@ def worker_loop(loop: dict) -> None:
         stats = _train_epoch(run, rank, world)
         diverged = torch.tensor([0.0 if is_finite(stats) else 1.0], device=device)
         if rank == 0:
-            from trainables.trainable import save_sample_grid
+            from trainables.trainable import save_sample_grid, score_epoch
 
-            result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path}
-            result.update(schedule_values(config))
-            result.update(donor or {})
-            final = run.epoch >= epochs
-            outputs = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
-            if is_finite(stats) and run.finite(outputs):
-                result.update(evaluator(outputs, run.epoch, final))
-            else:
-                result.update({"diverged": 1.0, **evaluator.worst()})
+            result, outputs = score_epoch(run, stats, evaluator, config, donor, epochs, n_eval)
+            if result["diverged"]:
                 diverged.fill_(1.0)
             state = {**run.state_dict(), "result": result, "trial_id": loop["trial_id"]}
             with tempfile.TemporaryDirectory() as d:

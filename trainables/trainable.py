@@ -180,6 +180,23 @@ def trial_task(config: dict) -> Task:
     return get_task(get_method(config["method"], config.get("method_path")).task)
 
 
+def score_epoch(run, stats, evaluator, config: dict, donor: dict | None, epochs: int, n_eval: int):
+    """The epoch's result (losses, bookkeeping and scores) and the outputs it scored, for any task's run."""
+    result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path,
+              **getattr(evaluator, "feature_identity", {})}  # fmt: skip
+    result.update(schedule_values(config))  # under PBT: the knobs this epoch trained with
+    result.update(donor or {})  # the first result after an exploit names the copied checkpoint
+    final = run.epoch >= epochs
+    # At least a grid's worth, so the sample image exists even in epochs where no metric is due.
+    outputs = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
+    if is_finite(stats) and run.finite(outputs):
+        result.update(evaluator(outputs, run.epoch, final))
+    else:
+        # A diverged trial gets each metric's worst value so ASHA and TPE rank it last, and ends.
+        result.update({"diverged": 1.0, **evaluator.worst()})
+    return result, outputs
+
+
 def train_gan(config: dict) -> None:
     torch.set_num_threads(_trial_threads())
     device = _trial_device(config)
@@ -212,19 +229,8 @@ def train_gan(config: dict) -> None:
         inject_faults(config, run, "before_epoch")
         stats = run.train_epoch()
         inject_faults(config, run, "after_training")
-        result = {"epoch": run.epoch, **stats.as_dict(), "diverged": 0.0, "feature_path": evaluator.feature_path,
-                  **getattr(evaluator, "feature_identity", {})}  # fmt: skip
-        result.update(schedule_values(config))  # under PBT: the knobs this epoch trained with
-        result.update(donor or {})  # the first result after an exploit names the copied checkpoint
+        result, outputs = score_epoch(run, stats, evaluator, config, donor, epochs, n_eval)
         donor = None
-        final = run.epoch >= epochs
-        # At least a grid's worth, so the sample image exists even in epochs where no metric is due.
-        outputs = run.sample(max(evaluator.samples_needed(run.epoch, final, n_eval), 64))
-        if is_finite(stats) and run.finite(outputs):
-            result.update(evaluator(outputs, run.epoch, final))
-        else:
-            # A diverged trial gets each metric's worst value so ASHA and TPE rank it last, and ends.
-            result.update({"diverged": 1.0, **evaluator.worst()})
         with tempfile.TemporaryDirectory() as d:
             torch.save({**run.state_dict(), "result": result, "trial_id": _trial_id()}, Path(d) / STATE_FILE)
             save_sample_grid(run.grid(outputs), Path(d) / SAMPLES_FILE)
