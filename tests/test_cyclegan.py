@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from tests.conftest import search_args
-from trainables.data import DataError, load_dataset
+from trainables.data import DataError, as_float, load_dataset
 from trainables.evaluate import metric_direction, metric_label
 from trainables.nets.cyclegan import SharedTranslators, build_translators, parameter_count
 from trainables.objectives.base import Batch
@@ -93,14 +93,17 @@ def test_shared_encoder_is_one_module_trained_by_both_directions():
     separate, _ = build_translators((1, 28, 28), (1, 28, 28), 4, shared=False, n_blocks=2)
     assert parameter_count(shared) < parameter_count(separate)  # one encoder instead of two
     x = torch.randn(2, 1, 28, 28)
+    alone = {}
     for direction, unused in (("ab", shared.decoder_a), ("ba", shared.decoder_b)):
         shared.zero_grad(set_to_none=True)
         getattr(shared, direction)(x).square().mean().backward()
         assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in shared.encoder.parameters())
         assert all(p.grad is None for p in unused.parameters())  # the other direction's decoder is untouched
+        alone[direction] = [p.grad.clone() for p in shared.encoder.parameters()]
     shared.zero_grad(set_to_none=True)
-    (shared.ab(x).mean() + shared.ba(x).mean()).backward()  # both directions add into the one encoder
-    assert sum(1 for m in shared.modules() if m is shared.encoder) == 1
+    (shared.ab(x).square().mean() + shared.ba(x).square().mean()).backward()
+    for both, ab, ba in zip(shared.encoder.parameters(), alone["ab"], alone["ba"], strict=True):
+        assert torch.allclose(both.grad, ab + ba, atol=1e-6)  # both directions add into the one encoder
 
 
 def test_grey_and_rgb_domains_translate():
@@ -242,3 +245,44 @@ def test_sampling_a_translate_model_is_refused_clearly(tmp_path, capsys):
     torch.save(generator_file_contents(run.state_dict(), cfg), tmp_path / "generator.pt")
     assert sample_main([str(tmp_path / "generator.pt"), "--out", str(tmp_path / "x.png")]) == 2
     assert "is a translate model" in capsys.readouterr().err
+
+
+def test_pool_at_a_batch_larger_than_the_pool_keeps_every_image_once():
+    """A batch of 5 into a pool of 3: the first 3 are stored and returned, the other 2 each return themselves or
+    a stored image they replace, so the pool stays at 3 and pool ∪ returned holds the inputs exactly as many times
+    as the reference's rule says (the first 3 twice, the rest once), whatever the coin flips."""
+    images = torch.arange(5.0).view(5, 1, 1, 1).expand(5, 1, 2, 2).contiguous()
+    for seed in range(8):
+        pool = ImagePool(3, seed)
+        out = pool.query(images)
+        assert out.shape == images.shape and len(pool.images) == 3
+        assert torch.equal(out[:3], images[:3])
+        seen = sorted([float(i[0, 0, 0]) for i in out] + [float(i[0, 0, 0]) for i in pool.images])
+        assert seen == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 4.0]
+
+
+def test_training_step_freezes_critics_for_the_generators_and_feeds_them_detached_fakes():
+    run, _, _ = _run("cyclegan", train_limit=32, batch_size=4, n_blocks=1, lambda_id=0.5)
+    calls: list[tuple[str, bool, bool]] = []  # (critic, its weights trainable, its input carries G's graph)
+    for name in ("d_a", "d_b"):
+        critic = getattr(run.critics, name)
+        critic.register_forward_pre_hook(lambda m, args, name=name: calls.append(
+            (name, any(p.requires_grad for p in m.parameters()), args[0].requires_grad)))  # fmt: skip
+    a, b = as_float(run.train_a[:4]), as_float(run.train_b[:4])
+    run._step(a, b)
+    g_step = [c for c in calls if c[2]]
+    d_step = [c for c in calls if not c[2]]
+    # The generators' step: each critic scores a translation once, with its weights frozen.
+    assert sorted(c[0] for c in g_step) == ["d_a", "d_b"] and not any(c[1] for c in g_step)
+    # The critics' step: real images and pool fakes, neither carrying the generators' graph, weights trainable.
+    assert len(d_step) >= 2 and all(c[1] for c in d_step) and {c[0] for c in d_step} == {"d_a", "d_b"}
+    assert all(p.requires_grad for p in run.critics.parameters())  # unfrozen again for the next step
+
+
+def test_networks_start_from_the_references_normal_init():
+    translators, critics = build_translators((1, 28, 28), (1, 28, 28), 16, shared=False, n_blocks=2)
+    for net in (translators, critics):
+        convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
+        weights = torch.cat([m.weight.detach().flatten() for m in convs])
+        assert abs(float(weights.mean())) < 2e-3 and abs(float(weights.std()) - 0.02) < 1e-3
+        assert all(m.bias is None or not m.bias.detach().any() for m in convs)
