@@ -92,7 +92,18 @@ def test_parzen_bandwidth_is_chosen_on_validation_and_scored_on_test():
 def test_metric_names_resolve_and_modes_cover_every_optimisable_key():
     assert resolve_metrics("precision,recall,fid,modes_covered") == ["precision_recall", "fid", "ring"]
     modes = metric_modes()
-    image_min = {"fid", "kid", "ddm", "ddm_relative", "ddm_goldberger", "ddm_sq", "ms_ssim", "intra_fid"}
+    image_min = {
+        "fid",
+        "kid",
+        "ddm",
+        "ddm_relative",
+        "ddm_goldberger",
+        "ddm_sq",
+        "ms_ssim",
+        "intra_fid",
+        "fd_inf",
+        "nn_share",
+    }
     translate_min = {"cycle_l1", *(f"{k}_ba" for k in {*image_min, "cycle_l1"})}  # B→A twins of the translate task
     assert {k for k, m in modes.items() if m == "min"} == image_min | translate_min
     assert {"inception_score", "precision", "recall", "density", "coverage", "modes_covered",
