@@ -20,6 +20,7 @@ from tests._shared_search import (
     TRIALS,
     shared_store,
 )
+from tuner.finals import GALLERY_FILE
 from tuner.mlflow_logging import describe_space, flatten
 from tuner.optuna_storage import default_storage_url
 
@@ -91,7 +92,11 @@ def test_trial_artifacts_are_sample_grids_every_k_epochs_and_the_final_generator
         # the untrained networks' grid at step 0, one at step = epoch every SAMPLE_EVERY-th epoch, and the last epoch
         assert steps == sorted({0, last} | {e for e in range(1, last + 1) if e % SAMPLE_EVERY == 0})
         top = sorted(a.path for a in client.list_artifacts(run.info.run_id))
-        assert top == ["final_samples.png", "images", "model"]  # the last grid at the root; not the trial folder
+        # the last grid at the root, not the trial folder; a final run adds its nearest-training-image gallery
+        expected = ["final_samples.png", "images", "model"]
+        if run.data.tags["role"] == "final":
+            expected = sorted([*expected, GALLERY_FILE])
+        assert top == expected
 
 
 def test_generator_weights_equal_the_last_checkpoint(store, runs, tmp_path):

@@ -65,7 +65,7 @@ def test_killed_search_on_postgres_resumes_into_the_same_runs_and_study(tmp_path
 
         proc = run_cli("vanilla", "--name", "pg", "--storage", "rr", "--resume", cwd=tmp_path, env=env, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        assert "3 trials (0 errored)" in proc.stdout, proc.stdout[-2000:]
+        assert "3 trials: 3 completed" in proc.stdout and " 0 errored" in proc.stdout, proc.stdout[-2000:]
         assert password not in proc.stdout + proc.stderr
 
         runs = [r for r in _trial_runs(client, "pg") if r.data.tags.get("end_state") != LOST_STATE]

@@ -11,6 +11,7 @@ needs the ``cmaes`` package), ``gp`` Gaussian-process Bayesian optimisation (nee
 from __future__ import annotations
 
 import importlib.util
+import threading
 
 import optuna
 
@@ -31,6 +32,20 @@ def check_sampler(name: str, n_objectives: int) -> str | None:
     return None
 
 
+class PicklableNSGAIISampler(optuna.samplers.NSGAIISampler):
+    """NSGA-II whose lock survives pickling: Optuna 5's genetic samplers hold a ``threading.Lock``, and Ray's Tuner
+    pickles its searcher (with the sampler) to resume a search. The lock is left out and made anew on loading."""
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_thread_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._thread_lock = threading.Lock()
+
+
 def make_sampler(name: str, seed: int, concurrency: int) -> optuna.samplers.BaseSampler:
     """The seeded sampler; its multi-objective form follows from the study's directions."""
     if name == "tpe":
@@ -38,7 +53,7 @@ def make_sampler(name: str, seed: int, concurrency: int) -> optuna.samplers.Base
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
+        return PicklableNSGAIISampler(seed=seed)
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
     if name == "gp":
