@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+# No test may wait on the network (CI has none): MLflow's and Ray's usage reporting and the Hugging Face hub stay off,
+# in this process and the CLI subprocesses that inherit its environment.
+for _name, _value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("DO_NOT_TRACK", "1"), ("RAY_USAGE_STATS_ENABLED", "0"),
+                      ("HF_HUB_OFFLINE", "1")):  # fmt: skip
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(scope="session", autouse=True)
