@@ -85,13 +85,16 @@ class Search:
 
     @property
     def scoring(self) -> str:
-        """How the scored samples were made: EMA or live generator weights, bf16 autocast or fp32. Both change
-        scores, so a table compares runs of one setting only."""
+        """How the scored samples were made: EMA or live generator weights, bf16 autocast or fp32, and the critic's
+        input augmentation in training (named only when on: runs from before ``augment`` existed had none). Each
+        changes scores, so a table compares runs of one setting only."""
         settings = set()
         for r in self.finals or self.trials:
             ema = float(r.params.get("ema", 0) or 0)
             amp = r.params.get("amp", "False") == "True"
-            settings.add(f"{f'EMA {ema:g}' if ema else 'no EMA'}, {'bf16' if amp else 'fp32'}")
+            augment = r.params.get("augment", "none") or "none"
+            setting = f"{f'EMA {ema:g}' if ema else 'no EMA'}, {'bf16' if amp else 'fp32'}"
+            settings.add(setting if augment == "none" else f"{setting}, augment {augment}")
         return "; ".join(sorted(settings)) if settings else "n/a"
 
     def _feature_params(self, key: str) -> set[str]:

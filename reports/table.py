@@ -553,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         "the caption note, so the LaTeX fits an article column",
     )
     p.add_argument("--allow-mixed-scoring", action="store_true", help="allow rows scored with different generator "
-                   "settings (EMA or not, bf16 or fp32); refused by default since both change scores")  # fmt: skip
+                   "settings (EMA or not, bf16 or fp32, --augment); refused by default: each changes them")  # fmt: skip
     p.add_argument("--format", default="markdown", choices=["markdown", "latex", "csv"], help="printed format")
     p.add_argument("--out", default=None, help="also write table.md, table.tex and table.csv into this folder")
     args = p.parse_args(argv)

@@ -14,8 +14,10 @@ batch): the same minibatch indices and the same latent draws as one worker, slic
 the gradients are averaged over the ranks (an all-reduce, as DDP does; hooked on the optimisers rather than by
 wrapping the networks in ``DistributedDataParallel``, because GAN losses call the critic several times per
 backward and gradient penalties differentiate twice, which DDP's module wrapper does not support), and
-float objective state (Fisher's λ) is averaged after each critic step. Rank 0 alone scores and checkpoints,
-then hands its random state to the others, so their streams stay those of one worker.
+float objective state (Fisher's λ) is averaged after each critic step. The critic's input augmentation
+(``augment``) draws the global batch's per-sample parameters on every rank and keeps the rank's slice, and ADA's
+sign statistics are summed over the ranks, so every rank's p moves as one worker's does. Rank 0 alone scores and
+checkpoints, then hands its random state to the others, so their streams stay those of one worker.
 
 Exactness: for losses that are means over the batch of per-sample terms, on networks without batch statistics,
 the averaged gradient is the global batch's, so training matches one worker to float tolerance (tested on CPU
@@ -192,6 +194,31 @@ class GlobalDrawSlice(torch.nn.Module):
         return self.prior.stats()
 
 
+class GlobalUniformSlice:
+    """The augmentation's per-sample draws during training: the global batch's draws (every rank the same, as one
+    worker draws them), of which this rank keeps the slice that matches its samples."""
+
+    def __init__(self, batch_size: int, rank: int, world: int):
+        self.batch_size, self.rank, self.world = batch_size, rank, world
+
+    def __call__(self, n: int, device: torch.device) -> torch.Tensor:
+        mine = torch.rand(self.batch_size, device=device).tensor_split(self.world)[self.rank]
+        if len(mine) != n:
+            raise ValueError(f"rank {self.rank} augments {n} samples, its slice of the global batch is {len(mine)}")
+        return mine
+
+
+def _sum_over_ranks(device: torch.device):
+    """ADA's (sum of signs, count) over every rank's real samples: all ranks move p alike, as one worker would."""
+
+    def pool(signs: float, count: int) -> tuple[float, int]:
+        t = torch.tensor([signs, float(count)], dtype=torch.float64, device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return float(t[0]), int(t[1])
+
+    return pool
+
+
 def _average_gradients(optimizer: torch.optim.Optimizer, *_args) -> None:
     """Step pre-hook: every parameter's gradient becomes its mean over the ranks (what DDP's reducer computes)."""
     world = dist.get_world_size()
@@ -226,6 +253,10 @@ def make_data_parallel(run, rank: int, world: int) -> None:
             objective.load_state_dict(_mean_over_ranks(state, run.device))
 
     objective.after_critic_step = after_critic_step
+    augmentation = getattr(run, "augmentation", None)
+    if augmentation is not None and augmentation.enabled:
+        augmentation.draw = GlobalUniformSlice(run.trial.batch_size, rank, world)
+        augmentation.pool = _sum_over_ranks(run.device)
 
 
 def _train_epoch(run, rank: int, world: int):

@@ -4,7 +4,9 @@ The loop follows paper 000's Algorithm 1 and is shared by every method: ``n_crit
 (each on a fresh real minibatch), then one generator step (``g_steps``: two for paper 003's RFGAN
 protocol) that also updates the latent prior's parameters (at their own learning rate η′) and adds
 the prior's regulariser to the G loss.
-One epoch = one pass of the critic over the training set, as in the Fisher GAN reference code.
+One epoch = one pass of the critic over the training set, as in the Fisher GAN reference code. With ``augment``
+(``trainables.augmentation``) every batch the objective sees, real and generated, is augmented first; sampling
+is not.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import copy
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
+from trainables.augmentation import RealScores, build_augmentation
 from trainables.conditioning import balanced_labels, grid_by_class, random_labels, trial_condition
 from trainables.data import Dataset, as_float
 from trainables.latents import build_prior
@@ -112,6 +115,7 @@ class GANRun(RunBase):
         self.amp = trial.amp
         self.g_steps = resolve_g_steps(cfg)
         self.ema = GeneratorEMA(self.generator, self.prior, trial.ema)
+        self.augmentation = build_augmentation(cfg, data.info.kind)  # training only: sampling never sees it
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -127,6 +131,14 @@ class GANRun(RunBase):
     def _fake_labels(self, n: int) -> torch.Tensor | None:
         """Uniform labels for a batch of fakes; None (and no random draw) when the run is unconditional."""
         return random_labels(n, self.num_classes, self.device) if self.condition else None
+
+    def _augmented(self, batch: Batch) -> Batch:
+        """What the objective sees: both halves augmented (``augment``), in the nets' memory format."""
+        if not self.augmentation.enabled:
+            return batch
+        batch = self.augmentation.batch(batch)
+        real, fake = (x.contiguous(memory_format=self.memory_format) for x in (batch.real, batch.fake))
+        return replace(batch, real=real, fake=fake)
 
     def train_epoch(self) -> EpochStats:
         self.generator.train()
@@ -145,7 +157,11 @@ class GANRun(RunBase):
             with torch.no_grad(), self.autocast():
                 fake = self._fake(bs, fake_labels)
             with self.autocast():
-                loss_d, info = self.objective.critic_loss(self.critic, Batch(real, fake, labels, fake_labels))
+                batch = self._augmented(Batch(real, fake, labels, fake_labels))
+                with RealScores(self.critic, batch.real, batch.labels, on=self.augmentation.adaptive) as seen:
+                    loss_d, info = self.objective.critic_loss(self.critic, batch)
+                if self.augmentation.adaptive:  # ADA's r_t reads D(x_real) of this step, before the critic moves
+                    self.augmentation.observe(seen.result())
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
@@ -162,6 +178,7 @@ class GANRun(RunBase):
         extra = {k: float(np.mean(v)) for k, v in logs.items()}
         extra.update(self.objective.state_dict())
         extra.update(self.prior.stats())
+        extra.update(self.augmentation.stats())
         return EpochStats(float(np.mean(d_losses)), float(np.mean(g_losses)), extra)
 
     def _generator_step(self, real: torch.Tensor, labels: torch.Tensor | None, bs: int) -> float:
@@ -170,7 +187,7 @@ class GANRun(RunBase):
             self.opt_prior.zero_grad(set_to_none=True)
         fake_labels = self._fake_labels(bs)
         with self.autocast():
-            batch = Batch(real, self._fake(bs, fake_labels), labels, fake_labels)
+            batch = self._augmented(Batch(real, self._fake(bs, fake_labels), labels, fake_labels))
             loss_g, _ = self.objective.generator_loss(self.critic, batch)
             loss = loss_g + self.prior.regulariser().to(loss_g.device)
         loss.backward()
@@ -226,6 +243,7 @@ class GANRun(RunBase):
             "objective": self.objective.state_dict(),
             "rng": rng_state(),
             "ema": self.ema.state_dict(),
+            "augmentation": self.augmentation.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -239,6 +257,7 @@ class GANRun(RunBase):
             self.opt_prior.load_state_dict(state["opt_prior"])
         self.objective.load_state_dict(state["objective"])
         self.ema.load_state_dict(state.get("ema"))
+        self.augmentation.load_state_dict(state.get("augmentation"))
         set_rng_state(state["rng"])
         self.apply_optimizer_hyperparameters()  # this trial's rates, not the (possibly copied) checkpoint's
 

@@ -22,6 +22,7 @@ SHARED_DEFAULTS: dict = {
     "seed": 0,
     "eval_samples": 1000,
     "ema": 0.0,
+    "augment": "none",  # the critic's input augmentation in training: none, diffaug or ada (trainables.augmentation)
     "amp": False,
     "train_limit": None,
     "condition": "",  # class conditioning: "" → the method's own (trainables.conditioning.trial_condition)
@@ -48,6 +49,7 @@ class TrialConfig:
     train_limit: int | None
     ema: float
     amp: bool
+    augment: str
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -77,4 +79,5 @@ def resolve(config: dict) -> TrialConfig:
         train_limit=int(values["train_limit"]) if values.get("train_limit") else None,
         ema=float(values.get("ema") or 0.0),
         amp=bool(values.get("amp", False)),
+        augment=str(values.get("augment") or "none"),
     )

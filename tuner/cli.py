@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from trainables.augmentation import AUGMENTS
 from trainables.data import check_data_root, dataset_info, dataset_names, load_dataset
 from trainables.evaluate import (
     check_feature_metrics,
@@ -134,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "GPUs; on a CPU without AMX it is slower: 1.5x per epoch measured here)")  # fmt: skip
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="score, sample and save an exponential "
                    "moving average of the generator weights with this decay, e.g. 0.999 (default 0: off)")  # fmt: skip
+    p.add_argument("--augment", default="none", choices=list(AUGMENTS), help="augment what the critic sees in "
+                   "training, real and generated alike (image generate methods): diffaug (DiffAugment: color, "
+                   "translation, cutout), ada (the same ops, each with an adaptive probability p) or none (default); "
+                   "sampling and scoring never see it")  # fmt: skip
     # Test-only fault injection (tests/test_faults.py), KIND:EPOCH:MARKER; see trainables/trainable.py.
     p.add_argument("--inject-fault", action="append", default=None, help=argparse.SUPPRESS)
     p.add_argument(
@@ -264,6 +269,7 @@ def validate(args: argparse.Namespace) -> None:
     except NetworkError as e:
         raise UsageError(f"method {args.method} on {args.dataset}: {e}") from e
     validate_condition(args)
+    validate_augment(args)
     size = getattr(args, "image_size", None)
     _check(size is None or (info.kind == "pair" and not info.embedded), "--image-size applies to real two-domain "
            f"datasets (translate methods); {args.dataset} has a fixed size: drop --image-size")  # fmt: skip
@@ -312,6 +318,35 @@ def validate_condition(args: argparse.Namespace) -> None:
             raise NetworkError("class conditioning is built for the DCGAN image networks, not this method's")
     except NetworkError as e:
         raise UsageError(f"--condition {condition} with {args.method}: {e}") from e
+
+
+def augment_choices(args: argparse.Namespace) -> list[str]:
+    """Every ``augment`` a trial of this search can get: --augment's, or the categories the method's space searches."""
+    domain = get_method(args.method).space().get("augment")
+    if domain is None:
+        return [getattr(args, "augment", "none") or "none"]
+    given = getattr(args, "augment", "none") or "none"
+    _check(given == "none", f"method {args.method}'s search space searches augment; drop --augment {given}")
+    categories = getattr(domain, "categories", None)
+    _check(categories is not None, f"method {args.method}'s search space gives augment a {type(domain).__name__}; "
+           f"search it as a categorical, e.g. tune.choice({list(AUGMENTS)})")  # fmt: skip
+    for kind in categories:
+        _check(kind in AUGMENTS, f"method {args.method}'s search space offers augment {kind!r}; valid: "
+               f"{', '.join(AUGMENTS)}")  # fmt: skip
+    return [str(kind) for kind in categories]
+
+
+def validate_augment(args: argparse.Namespace) -> None:
+    """--augment (or a searched ``augment``) augments the critic's images: image datasets of generate methods only."""
+    augmented = [kind for kind in augment_choices(args) if kind != "none"]
+    if not augmented:
+        return
+    info, task = dataset_info(args.dataset), method_task(args).name
+    flag = f"--augment {augmented[0]}" if getattr(args, "augment", "none") != "none" else f"augment {augmented[0]}"
+    _check(task == "generate", f"{flag} augments a generator's critic; {args.method} is a {task} method: "
+           "drop --augment")  # fmt: skip
+    _check(info.kind == "image", f"{flag} augments images; dataset {args.dataset} holds {info.kind} data: drop "
+           "--augment or pick an image dataset")  # fmt: skip
 
 
 def validate_workers(args: argparse.Namespace) -> None:
@@ -583,6 +618,7 @@ def trial_config(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "amp": bool(getattr(args, "amp", False)),
         "ema": float(getattr(args, "ema", 0.0) or 0.0),  # scores of an EMA generator differ: recorded with every run
+        "augment": getattr(args, "augment", "none") or "none",  # so do an augmented critic's: recorded likewise
         **({"inject_fault": parse_faults(args.inject_fault)} if getattr(args, "inject_fault", None) else {}),
         **worker_config(args),
     }
