@@ -188,7 +188,8 @@ def build_tuner(
         run_config=tune.RunConfig(
             name=config.name,
             storage_path=config.storage,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=strategy.checkpoints_to_keep),
+            # Every checkpoint is kept by Tune: the strategy's callbacks delete the old ones when it is safe.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
             failure_config=tune.FailureConfig(max_failures=2),
             callbacks=[
                 trial_logger,

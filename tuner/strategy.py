@@ -41,15 +41,14 @@ class Strategy:
         overwrite the searcher's list of metrics with a single one (scheduler and searcher carry their own)."""
         return (None, None) if self.multi_objective else (self.metric, self.mode)
 
-    @property
-    def checkpoints_to_keep(self) -> int | None:
-        """PBT copies a donor's checkpoint at a perturbation epoch: keep them all, so each exploit can be
-        audited (and replayed) later; otherwise the last two suffice to resume."""
-        return None if self.scheduler_name == "pbt" else 2
-
     def callbacks(self, trial_logger) -> list:
+        """PBT copies a donor's checkpoint at a perturbation epoch: every checkpoint is kept, so each exploit can be
+        audited (and replayed) later. Otherwise the newest two suffice to resume, and older ones are deleted once
+        no experiment snapshot can still name them (``tuner.checkpoint_retention``); Tune itself keeps all."""
         if self.scheduler_name != "pbt":
-            return []
+            from tuner.checkpoint_retention import CheckpointRetention
+
+            return [CheckpointRetention(keep=2)]
         from tuner.pbt_logging import PBTScheduleLogger
 
         return [PBTScheduleLogger(trial_logger)]
