@@ -36,6 +36,9 @@ VARIANTS: dict[str, list[str]] = {
     "asha-4-rf3": ["--epochs", "4", "--reduction-factor", "3"],
     "asha-16-rf4": ["--epochs", "16", "--reduction-factor", "4"],
     "asha-27-rf3": ["--epochs", "27", "--reduction-factor", "3"],
+    "diffaug": ["--augment", "diffaug"],
+    "ada": ["--augment", "ada"],
+    "ema-diffaug": ["--ema", "0.999", "--augment", "diffaug"],
 }
 
 
