@@ -65,3 +65,15 @@ def search_args(tmp_path, *argv: str):
             "--mlflow-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
         ]
     )  # fmt: skip
+
+
+def assert_refused_in_one_line(argv: list[str], needle: str, folder: Path, capsys, monkeypatch) -> None:
+    """``python -m tuner.search ARGV`` run in ``folder`` exits 2 with one error line holding ``needle`` and writes
+    nothing there."""
+    from tuner.search import main
+
+    monkeypatch.chdir(folder)
+    assert main(argv) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], lines
+    assert list(folder.iterdir()) == []

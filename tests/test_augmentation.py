@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests.conftest import assert_refused_in_one_line
 from tests.test_training import config, small_mnist
 from trainables.augmentation import (
     Augmentation,
@@ -256,13 +257,7 @@ def test_a_data_parallel_run_augments_and_moves_p_as_one_worker(tmp_path):
     ],
 )
 def test_cli_refuses_augment_where_there_are_no_generated_images(argv, needle, tmp_path, capsys, monkeypatch):
-    from tuner.search import main
-
-    monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
-    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and needle in lines[0], lines
-    assert list(tmp_path.iterdir()) == []
+    assert_refused_in_one_line(argv, needle, tmp_path, capsys, monkeypatch)
 
 
 def test_augment_is_part_of_every_trial_config_and_a_space_may_search_it(monkeypatch):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import search_args
+from tests.conftest import assert_refused_in_one_line, search_args
 
 EPOCHS = 2
 TINY = ("--dataset", "ring8", "--width", "8", "--batch-size", "64", "--train-limit", "512", "--eval-samples", "100")
@@ -85,10 +85,4 @@ def test_two_workers_train_like_one_and_report_and_checkpoint_as_one(tmp_path, r
     ],
 )
 def test_workers_per_trial_refuses_what_it_cannot_train(argv, needle, tmp_path, capsys, monkeypatch):
-    from tuner.search import main
-
-    monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
-    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and needle in lines[0], lines
-    assert list(tmp_path.iterdir()) == []
+    assert_refused_in_one_line(argv, needle, tmp_path, capsys, monkeypatch)
